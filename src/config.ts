@@ -1,0 +1,306 @@
+/**
+ * All defaults and all reading of the environment, in one place.
+ *
+ * Precedence: defaults < config file (`CONFBULK_CONFIG`, JSON) < environment < flags
+ * (the `overrides` argument). Every value is checked; a bad one throws a ConfigError naming
+ * the variable and what is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { SpaceProfile } from './signalwire/types.js';
+
+/** `count` requests per `durationMs` milliseconds. */
+export interface RateLimitSpec {
+  count: number;
+  durationMs: number;
+}
+
+export interface SpaceConfig extends SpaceProfile {
+  /** Requests per window for this space; defaults to the global `rateLimit`. */
+  rateLimit: RateLimitSpec;
+}
+
+export interface RetryConfig {
+  /** Quick in-process retries of a transient failure before the job is handed back to the queue. @defaultValue 2 */
+  quickRetries: number;
+  /** BullMQ attempts per job (the first try included). @defaultValue 15 */
+  attempts: number;
+  /** First queue-level backoff delay in ms; doubles per attempt, with jitter. @defaultValue 1000 */
+  backoffBaseMs: number;
+  /** Cap of one queue-level backoff delay in ms. @defaultValue 300000 */
+  backoffMaxMs: number;
+}
+
+export interface CircuitConfig {
+  /** Consecutive transient failures of a space that open its circuit. @defaultValue 10 */
+  failureThreshold: number;
+  /** First cool-down of an open circuit in ms; doubles while probes fail. @defaultValue 2000 */
+  cooldownMs: number;
+  /** Longest cool-down in ms. @defaultValue 30000 */
+  maxCooldownMs: number;
+}
+
+export interface ConfbulkConfig {
+  /** Redis URL; undefined means "provision one" (development, tests, demo). */
+  redisUrl: string | undefined;
+  /** BullMQ key prefix; a hash tag keeps every key of confbulk in one Redis Cluster slot. @defaultValue `{confbulk}` */
+  prefix: string;
+  /** Space profiles by name. `default` comes from `SIGNALWIRE_SPACE_URL` etc. */
+  spaces: Record<string, SpaceConfig>;
+  /** Default rate limit of a space. @defaultValue 1200 per 1 s */
+  rateLimit: RateLimitSpec;
+  /** Participant updates in flight per worker process. @defaultValue 100 */
+  concurrency: number;
+  retry: RetryConfig;
+  circuit: CircuitConfig;
+  /** Connect timeout of API requests in ms. @defaultValue 5000 */
+  connectTimeoutMs: number;
+  /** Whole-request timeout of API requests in ms. @defaultValue 15000 */
+  requestTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight work before closing anyway. @defaultValue 20000 */
+  shutdownTimeoutMs: number;
+  /** Bearer token of the HTTP API. */
+  apiToken: string | undefined;
+  /** HTTP API bind host. @defaultValue 127.0.0.1 */
+  apiHost: string;
+  /** HTTP API port. @defaultValue 3000 */
+  apiPort: number;
+  /** Worker metrics/health port; undefined = no HTTP listener on workers. */
+  metricsPort: number | undefined;
+  /** Secret used to sign completion webhooks (HMAC-SHA256). */
+  webhookSecret: string | undefined;
+  /** pino level. @defaultValue info */
+  logLevel: string;
+}
+
+export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
+  redisUrl: undefined,
+  prefix: '{confbulk}',
+  rateLimit: { count: 1200, durationMs: 1000 },
+  concurrency: 100,
+  retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
+  circuit: { failureThreshold: 10, cooldownMs: 2000, maxCooldownMs: 30_000 },
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 15_000,
+  shutdownTimeoutMs: 20_000,
+  apiToken: undefined,
+  apiHost: '127.0.0.1',
+  apiPort: 3000,
+  metricsPort: undefined,
+  webhookSecret: undefined,
+  logLevel: 'info',
+};
+
+/** Profile names: lower-case letters, digits, `-` and `_`, 1 to 32 characters. */
+export const SPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses `<count>/<duration>`, e.g. `1200/1s`, `13800/10s`, `50/500ms`.
+ * @throws ConfigError naming `field` and the accepted form.
+ */
+export function parseRateLimit(text: string, field = 'CONFBULK_RATE_LIMIT'): RateLimitSpec {
+  const m = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h)\s*$/.exec(text);
+  const count = m ? Number(m[1]) : NaN;
+  const amount = m ? Number(m[2] ?? 1) : NaN;
+  const unit = m?.[3] ? DURATION_UNITS[m[3]] : undefined;
+  if (!m || !unit || !Number.isInteger(count) || count < 1 || !(amount > 0)) {
+    throw new ConfigError(
+      `${field} must look like <count>/<duration> with count >= 1 and duration in ms, s, m or h ` +
+        `(e.g. 1200/1s or 13800/10s); got '${text}'`,
+      field,
+    );
+  }
+  return { count, durationMs: Math.round(amount * unit) };
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got '${raw}'`, name);
+  }
+  return n;
+}
+
+/**
+ * Checks a space URL: https, or http for loopback hosts only (mocks).
+ * @throws ConfigError naming `field`.
+ */
+export function checkSpaceUrl(url: string, field: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${field} must be a URL like https://example.signalwire.com; got '${url}'`, field);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]', '::1'].includes(u.hostname) || u.hostname.startsWith('127.');
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && loopback)) return url.replace(/\/+$/, '');
+  throw new ConfigError(
+    `${field} must use https:// (http:// is allowed only for loopback hosts, i.e. a mock); got '${u.protocol}//${u.host}'`,
+    field,
+  );
+}
+
+const fileSpaceSchema = z
+  .object({
+    spaceUrl: z.string(),
+    projectId: z.string().min(1),
+    apiToken: z.string().min(1).optional(),
+    /** Name of an environment variable holding the token, to keep it out of the file. */
+    apiTokenEnv: z.string().min(1).optional(),
+    rateLimit: z.string().optional(),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    redisUrl: z.string().optional(),
+    prefix: z.string().optional(),
+    rateLimit: z.string().optional(),
+    concurrency: z.number().int().min(1).max(5000).optional(),
+    logLevel: z.string().optional(),
+    spaces: z.record(z.string(), fileSpaceSchema).optional(),
+  })
+  .strict();
+
+type FileConfig = z.infer<typeof fileSchema>;
+
+function readConfigFile(path: string): FileConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`CONFBULK_CONFIG file '${path}' could not be read as JSON: ${(err as Error).message}`, 'CONFBULK_CONFIG');
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || '(top level)';
+    throw new ConfigError(`CONFBULK_CONFIG file '${path}': ${where}: ${issue?.message ?? 'invalid'}`, 'CONFBULK_CONFIG');
+  }
+  return parsed.data;
+}
+
+function spaceFrom(name: string, url: string | undefined, projectId: string | undefined, token: string | undefined, where: string, rateLimit: RateLimitSpec): SpaceConfig {
+  if (!SPACE_NAME.test(name)) {
+    throw new ConfigError(`space profile name '${name}' (${where}) must match ${SPACE_NAME}`, where);
+  }
+  const missing = [!url && 'space URL', !projectId && 'project id', !token && 'API token'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(`space profile '${name}' (${where}) is missing: ${missing.join(', ')}`, where);
+  }
+  return {
+    name,
+    spaceUrl: checkSpaceUrl(url as string, `${where} space URL`),
+    projectId: projectId as string,
+    apiToken: token as string,
+    rateLimit,
+  };
+}
+
+function spacesFromEnv(env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Record<string, SpaceConfig> {
+  const spaces: Record<string, SpaceConfig> = {};
+  if (env.SIGNALWIRE_SPACE_URL || env.SIGNALWIRE_PROJECT_ID || env.SIGNALWIRE_API_TOKEN) {
+    spaces.default = spaceFrom('default', env.SIGNALWIRE_SPACE_URL, env.SIGNALWIRE_PROJECT_ID, env.SIGNALWIRE_API_TOKEN, 'SIGNALWIRE_*', rateLimit);
+  }
+  for (const key of Object.keys(env)) {
+    const m = /^SIGNALWIRE_([A-Z0-9_]+)_SPACE_URL$/.exec(key);
+    if (!m?.[1]) continue;
+    const upper = m[1];
+    const name = upper.toLowerCase().replace(/_/g, '-');
+    const rl = env[`SIGNALWIRE_${upper}_RATE_LIMIT`];
+    spaces[name] = spaceFrom(
+      name,
+      env[key],
+      env[`SIGNALWIRE_${upper}_PROJECT_ID`],
+      env[`SIGNALWIRE_${upper}_API_TOKEN`],
+      `SIGNALWIRE_${upper}_*`,
+      rl ? parseRateLimit(rl, `SIGNALWIRE_${upper}_RATE_LIMIT`) : rateLimit,
+    );
+  }
+  return spaces;
+}
+
+function spacesFromFile(file: FileConfig, env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Record<string, SpaceConfig> {
+  const spaces: Record<string, SpaceConfig> = {};
+  for (const [name, s] of Object.entries(file.spaces ?? {})) {
+    const token = s.apiToken ?? (s.apiTokenEnv ? env[s.apiTokenEnv] : undefined);
+    const rl = s.rateLimit ? parseRateLimit(s.rateLimit, `CONFBULK_CONFIG spaces.${name}.rateLimit`) : rateLimit;
+    spaces[name] = spaceFrom(name, s.spaceUrl, s.projectId, token, `CONFBULK_CONFIG spaces.${name}`, rl);
+  }
+  return spaces;
+}
+
+/**
+ * Builds the configuration from defaults, the optional config file, the environment and
+ * `overrides` (command-line flags), in that order of precedence.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ConfbulkConfig> = {}): ConfbulkConfig {
+  const file: FileConfig = env.CONFBULK_CONFIG ? readConfigFile(env.CONFBULK_CONFIG) : {};
+  const rateLimit = env.CONFBULK_RATE_LIMIT
+    ? parseRateLimit(env.CONFBULK_RATE_LIMIT)
+    : file.rateLimit
+      ? parseRateLimit(file.rateLimit, 'CONFBULK_CONFIG rateLimit')
+      : DEFAULTS.rateLimit;
+  const spaces = { ...spacesFromFile(file, env, rateLimit), ...spacesFromEnv(env, rateLimit) };
+  const config: ConfbulkConfig = {
+    ...DEFAULTS,
+    redisUrl: env.REDIS_URL || file.redisUrl || DEFAULTS.redisUrl,
+    prefix: env.CONFBULK_PREFIX || file.prefix || DEFAULTS.prefix,
+    spaces,
+    rateLimit,
+    concurrency: intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
+    retry: {
+      quickRetries: intFrom(env, 'CONFBULK_QUICK_RETRIES', 0, 10) ?? DEFAULTS.retry.quickRetries,
+      attempts: intFrom(env, 'CONFBULK_ATTEMPTS', 1, 100) ?? DEFAULTS.retry.attempts,
+      backoffBaseMs: intFrom(env, 'CONFBULK_BACKOFF_BASE_MS', 1, 3_600_000) ?? DEFAULTS.retry.backoffBaseMs,
+      backoffMaxMs: intFrom(env, 'CONFBULK_BACKOFF_MAX_MS', 1, 86_400_000) ?? DEFAULTS.retry.backoffMaxMs,
+    },
+    circuit: {
+      failureThreshold: intFrom(env, 'CONFBULK_CIRCUIT_THRESHOLD', 1, 10_000) ?? DEFAULTS.circuit.failureThreshold,
+      cooldownMs: intFrom(env, 'CONFBULK_CIRCUIT_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.cooldownMs,
+      maxCooldownMs: intFrom(env, 'CONFBULK_CIRCUIT_MAX_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.maxCooldownMs,
+    },
+    connectTimeoutMs: intFrom(env, 'CONFBULK_CONNECT_TIMEOUT_MS', 10, 120_000) ?? DEFAULTS.connectTimeoutMs,
+    requestTimeoutMs: intFrom(env, 'CONFBULK_REQUEST_TIMEOUT_MS', 10, 600_000) ?? DEFAULTS.requestTimeoutMs,
+    shutdownTimeoutMs: intFrom(env, 'CONFBULK_SHUTDOWN_TIMEOUT_MS', 0, 600_000) ?? DEFAULTS.shutdownTimeoutMs,
+    apiToken: env.CONFBULK_API_TOKEN || DEFAULTS.apiToken,
+    apiHost: env.CONFBULK_API_HOST || DEFAULTS.apiHost,
+    apiPort: intFrom(env, 'CONFBULK_API_PORT', 0, 65535) ?? DEFAULTS.apiPort,
+    metricsPort: intFrom(env, 'CONFBULK_METRICS_PORT', 0, 65535) ?? DEFAULTS.metricsPort,
+    webhookSecret: env.CONFBULK_WEBHOOK_SECRET || DEFAULTS.webhookSecret,
+    logLevel: env.LOG_LEVEL || file.logLevel || DEFAULTS.logLevel,
+    ...overrides,
+  };
+  if (config.retry.backoffMaxMs < config.retry.backoffBaseMs) {
+    throw new ConfigError('CONFBULK_BACKOFF_MAX_MS must be >= CONFBULK_BACKOFF_BASE_MS', 'CONFBULK_BACKOFF_MAX_MS');
+  }
+  return config;
+}
+
+/**
+ * The space profile called `name`.
+ * @throws ConfigError listing the configured profiles.
+ */
+export function getSpace(config: ConfbulkConfig, name: string): SpaceConfig {
+  const space = config.spaces[name];
+  if (!space) {
+    const known = Object.keys(config.spaces);
+    throw new ConfigError(
+      `unknown space profile '${name}'; configured profiles: ${known.length ? known.join(', ') : '(none: set SIGNALWIRE_SPACE_URL, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN)'}`,
+      'space',
+    );
+  }
+  return space;
+}
+
+/** Every secret value of the configuration, for redaction and secret scans. */
+export function secretsOf(config: ConfbulkConfig): string[] {
+  return [...Object.values(config.spaces).map((s) => s.apiToken), config.apiToken, config.webhookSecret].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * The per-participant job: one API request for one participant of one conference.
+ * Validated with zod when enqueued and again when dequeued, so an invalid job never
+ * reaches the API. It names a space profile, never credentials.
+ */
+import { z } from 'zod';
+import { SPACE_NAME } from '../config.js';
+import { ValidationError } from '../errors.js';
+
+/** SignalWire SIDs are UUIDs; Twilio-style SIDs (two letters + 32 hex) are accepted too. */
+export const SID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Z]{2}[0-9a-f]{32})$/i;
+
+export const sid = (what: string) =>
+  z.string().regex(SID_PATTERN, { message: `${what} must be a UUID (or a Twilio-style SID)` });
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .max(2048, { message: `${what} must be at most 2048 characters` })
+    .refine(
+      (s) => {
+        try {
+          const u = new URL(s);
+          return u.protocol === 'http:' || u.protocol === 'https:';
+        } catch {
+          return false;
+        }
+      },
+      { message: `${what} must be an http:// or https:// URL` },
+    );
+
+const method = (what: string) =>
+  z.enum(['GET', 'POST'], { message: `${what} must be GET or POST` });
+
+/** The documented update parameters, checked as the API checks them. */
+export const updateParamsSchema = z
+  .object({
+    Muted: z.boolean({ message: 'Muted must be true or false' }).optional(),
+    Hold: z.boolean({ message: 'Hold must be true or false' }).optional(),
+    HoldUrl: httpUrl('HoldUrl').optional(),
+    HoldMethod: method('HoldMethod').optional(),
+    AnnounceUrl: httpUrl('AnnounceUrl').optional(),
+    AnnounceMethod: method('AnnounceMethod').optional(),
+    WaitUrl: httpUrl('WaitUrl').optional(),
+    WaitMethod: method('WaitMethod').optional(),
+    Coaching: z.boolean({ message: 'Coaching must be true or false' }).optional(),
+    CallSidToCoach: sid('CallSidToCoach').optional(),
+  })
+  .strict()
+  .refine((p) => p.Coaching !== true || p.CallSidToCoach !== undefined, {
+    message: 'Coaching=true requires CallSidToCoach',
+    path: ['CallSidToCoach'],
+  });
+
+export const participantJobSchema = z
+  .object({
+    /** Schema version of the payload. */
+    v: z.literal(1),
+    /** Space profile name (credentials are looked up by the worker). */
+    space: z.string().regex(SPACE_NAME, { message: `space must match ${SPACE_NAME}` }),
+    conferenceSid: sid('conferenceSid'),
+    callSid: sid('callSid'),
+    /** `update` = POST the params; `remove` = DELETE the participant. */
+    op: z.enum(['update', 'remove']),
+    params: updateParamsSchema,
+    batchId: z.string().min(1).max(64),
+    /** Intent version: a newer action on the same fields supersedes an older one. */
+    intent: z.number().int().min(0),
+  })
+  .strict()
+  .refine((j) => j.op === 'remove' || Object.keys(j.params).length > 0, {
+    message: 'an update needs at least one parameter',
+    path: ['params'],
+  });
+
+export type ParticipantJobData = z.infer<typeof participantJobSchema>;
+
+/** Turns the first zod issue into a ValidationError naming the field. */
+export function toValidationError(error: z.ZodError, prefix = ''): ValidationError {
+  const issue = error.issues[0];
+  const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+  const message = issue?.message ?? 'invalid input';
+  return new ValidationError(field && !message.startsWith(field.split('.').pop() ?? '') ? `${field}: ${message}` : message, field || undefined);
+}
+
+/** Validates a payload, throwing a ValidationError naming the field. */
+export function parseParticipantJob(data: unknown): ParticipantJobData {
+  const parsed = participantJobSchema.safeParse(data);
+  if (!parsed.success) throw toValidationError(parsed.error);
+  return parsed.data;
+}
+
+/** Deterministic job id: re-enqueueing the same work is a no-op. */
+export function participantJobId(batchId: string, callSid: string): string {
+  return `${batchId}.${callSid}`;
+}
+
+/**
+ * Whether repeating the request could change the outcome: an announcement plays twice,
+ * a removal is final anyway, setting Muted/Hold/URLs is idempotent.
+ */
+export function isIdempotent(job: Pick<ParticipantJobData, 'op' | 'params'>): boolean {
+  return job.op === 'remove' || job.params.AnnounceUrl === undefined;
+}

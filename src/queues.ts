@@ -1,0 +1,38 @@
+/**
+ * Queue names and Redis connections. Every key lives under the configured prefix, a hash
+ * tag (`{confbulk}` by default) so that the whole system sits in one Redis Cluster slot and
+ * its Lua scripts may touch any of its keys.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const QUEUE_NAMES = {
+  /** One job per batch: list the participants and enqueue their updates. */
+  fanout: 'fanout',
+  /** Requests that can never succeed, with everything needed to replay them. */
+  deadLetters: 'dead-letters',
+  /** Job schedulers that create batches at a time or on a cron. */
+  schedules: 'schedules',
+} as const;
+
+/** Per-space queue of participant updates: a paused space never blocks another. */
+export function updatesQueueName(space: string): string {
+  return `updates.${space}`;
+}
+
+/** Key of confbulk's own (non-BullMQ) data, under the same hash tag. */
+export function dataKey(prefix: string, ...parts: string[]): string {
+  return [prefix, 'data', ...parts].join(':');
+}
+
+/**
+ * A connection for BullMQ workers and blocking use: `maxRetriesPerRequest: null` as BullMQ
+ * requires, reconnecting forever with a capped delay (Redis restarts must not kill workers).
+ */
+export function createRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    ...extra,
+  });
+}
