@@ -92,27 +92,48 @@ function findRedisServer(): string | undefined {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const found = which.stdout.trim();
   if (which.status === 0 && found) return found;
-  for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
+  for (const p of [
+    '/usr/bin/redis-server',
+    '/usr/local/bin/redis-server',
+    '/usr/sbin/redis-server',
+  ]) {
     if (existsSync(p)) return p;
   }
   return undefined;
 }
 
 function canInstallWithApt(): boolean {
-  return existsSync('/etc/debian_version') && typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
+  return (
+    existsSync('/etc/debian_version') &&
+    typeof process.getuid === 'function' &&
+    process.getuid() === 0 &&
+    existsSync('/usr/bin/apt-get')
+  );
 }
 
 function installWithApt(log: (msg: string) => void): void {
   log('redis-server not found: installing Debian package redis-server (apt-get)...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (update.status !== 0) throw new Error(`apt-get update failed: ${update.stderr.trim()}\n${NO_REDIS_MESSAGE}`);
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], {
+  const update = spawnSync('apt-get', ['update', '-qq'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
-  if (install.status !== 0) throw new Error(`apt-get install redis-server failed: ${install.stderr.trim()}\n${NO_REDIS_MESSAGE}`);
+  if (update.status !== 0)
+    throw new Error(`apt-get update failed: ${update.stderr.trim()}\n${NO_REDIS_MESSAGE}`);
+  const install = spawnSync(
+    'apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
+  if (install.status !== 0)
+    throw new Error(
+      `apt-get install redis-server failed: ${install.stderr.trim()}\n${NO_REDIS_MESSAGE}`,
+    );
   log('redis-server installed.');
 }
 
@@ -130,7 +151,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, getStderr: () => string): Promise<string> {
+async function waitUntilUp(
+  url: string,
+  child: ChildProcess,
+  getStderr: () => string,
+): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) {
@@ -139,7 +164,8 @@ async function waitUntilUp(url: string, child: ChildProcess, getStderr: () => st
     try {
       return await redisVersion(url);
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer within 10 s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not answer within 10 s: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -155,8 +181,20 @@ async function startPrivate(binary: string, extraArgs: string[]): Promise<Provis
 
   const launch = async (): Promise<string> => {
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--daemonize', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--loglevel',
+      'warning',
       ...extraArgs,
     ];
     stderr = '';
@@ -212,7 +250,9 @@ export async function provisionRedis(options: ProvisionOptions = {}): Promise<Pr
       return { url: envUrl, owned: false, version, stop: noop, restart: noop };
     } catch (err) {
       if ((err as Error).message.includes('too old')) throw err;
-      log(`REDIS_URL is set but not reachable (${(err as Error).message}); starting a private redis-server instead.`);
+      log(
+        `REDIS_URL is set but not reachable (${(err as Error).message}); starting a private redis-server instead.`,
+      );
     }
   }
   let binary = findRedisServer();
@@ -228,7 +268,9 @@ export async function provisionRedis(options: ProvisionOptions = {}): Promise<Pr
 
 async function cli(): Promise<void> {
   const redis = await provisionRedis({ forcePrivate: !process.env.REDIS_URL });
-  console.log(`Redis ${redis.version} at ${redis.url}${redis.owned ? ' (private; Ctrl-C stops it)' : ''}`);
+  console.log(
+    `Redis ${redis.version} at ${redis.url}${redis.owned ? ' (private; Ctrl-C stops it)' : ''}`,
+  );
   if (!redis.owned) return;
   const stop = (): void => {
     void redis.stop().then(() => process.exit(0));

@@ -116,12 +116,20 @@ export function parseRateLimit(text: string, field = 'CONFBULK_RATE_LIMIT'): Rat
   return { count, durationMs: Math.round(amount * unit) };
 }
 
-function intFrom(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+function intFrom(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got '${raw}'`, name);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max}; got '${raw}'`,
+      name,
+    );
   }
   return n;
 }
@@ -135,10 +143,16 @@ export function checkSpaceUrl(url: string, field: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new ConfigError(`${field} must be a URL like https://example.signalwire.com; got '${url}'`, field);
+    throw new ConfigError(
+      `${field} must be a URL like https://example.signalwire.com; got '${url}'`,
+      field,
+    );
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]', '::1'].includes(u.hostname) || u.hostname.startsWith('127.');
-  if (u.protocol === 'https:' || (u.protocol === 'http:' && loopback)) return url.replace(/\/+$/, '');
+  const loopback =
+    ['localhost', '127.0.0.1', '[::1]', '::1'].includes(u.hostname) ||
+    u.hostname.startsWith('127.');
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && loopback))
+    return url.replace(/\/+$/, '');
   throw new ConfigError(
     `${field} must use https:// (http:// is allowed only for loopback hosts, i.e. a mock); got '${u.protocol}//${u.host}'`,
     field,
@@ -174,24 +188,45 @@ function readConfigFile(path: string): FileConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`CONFBULK_CONFIG file '${path}' could not be read as JSON: ${(err as Error).message}`, 'CONFBULK_CONFIG');
+    throw new ConfigError(
+      `CONFBULK_CONFIG file '${path}' could not be read as JSON: ${(err as Error).message}`,
+      'CONFBULK_CONFIG',
+    );
   }
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') || '(top level)';
-    throw new ConfigError(`CONFBULK_CONFIG file '${path}': ${where}: ${issue?.message ?? 'invalid'}`, 'CONFBULK_CONFIG');
+    throw new ConfigError(
+      `CONFBULK_CONFIG file '${path}': ${where}: ${issue?.message ?? 'invalid'}`,
+      'CONFBULK_CONFIG',
+    );
   }
   return parsed.data;
 }
 
-function spaceFrom(name: string, url: string | undefined, projectId: string | undefined, token: string | undefined, where: string, rateLimit: RateLimitSpec): SpaceConfig {
+function spaceFrom(
+  name: string,
+  url: string | undefined,
+  projectId: string | undefined,
+  token: string | undefined,
+  where: string,
+  rateLimit: RateLimitSpec,
+): SpaceConfig {
   if (!SPACE_NAME.test(name)) {
-    throw new ConfigError(`space profile name '${name}' (${where}) must match ${SPACE_NAME}`, where);
+    throw new ConfigError(
+      `space profile name '${name}' (${where}) must match ${SPACE_NAME}`,
+      where,
+    );
   }
-  const missing = [!url && 'space URL', !projectId && 'project id', !token && 'API token'].filter(Boolean);
+  const missing = [!url && 'space URL', !projectId && 'project id', !token && 'API token'].filter(
+    Boolean,
+  );
   if (missing.length > 0) {
-    throw new ConfigError(`space profile '${name}' (${where}) is missing: ${missing.join(', ')}`, where);
+    throw new ConfigError(
+      `space profile '${name}' (${where}) is missing: ${missing.join(', ')}`,
+      where,
+    );
   }
   return {
     name,
@@ -202,10 +237,20 @@ function spaceFrom(name: string, url: string | undefined, projectId: string | un
   };
 }
 
-function spacesFromEnv(env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Record<string, SpaceConfig> {
+function spacesFromEnv(
+  env: NodeJS.ProcessEnv,
+  rateLimit: RateLimitSpec,
+): Record<string, SpaceConfig> {
   const spaces: Record<string, SpaceConfig> = {};
   if (env.SIGNALWIRE_SPACE_URL || env.SIGNALWIRE_PROJECT_ID || env.SIGNALWIRE_API_TOKEN) {
-    spaces.default = spaceFrom('default', env.SIGNALWIRE_SPACE_URL, env.SIGNALWIRE_PROJECT_ID, env.SIGNALWIRE_API_TOKEN, 'SIGNALWIRE_*', rateLimit);
+    spaces.default = spaceFrom(
+      'default',
+      env.SIGNALWIRE_SPACE_URL,
+      env.SIGNALWIRE_PROJECT_ID,
+      env.SIGNALWIRE_API_TOKEN,
+      'SIGNALWIRE_*',
+      rateLimit,
+    );
   }
   for (const key of Object.keys(env)) {
     const m = /^SIGNALWIRE_([A-Z0-9_]+)_SPACE_URL$/.exec(key);
@@ -225,12 +270,25 @@ function spacesFromEnv(env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Record
   return spaces;
 }
 
-function spacesFromFile(file: FileConfig, env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Record<string, SpaceConfig> {
+function spacesFromFile(
+  file: FileConfig,
+  env: NodeJS.ProcessEnv,
+  rateLimit: RateLimitSpec,
+): Record<string, SpaceConfig> {
   const spaces: Record<string, SpaceConfig> = {};
   for (const [name, s] of Object.entries(file.spaces ?? {})) {
     const token = s.apiToken ?? (s.apiTokenEnv ? env[s.apiTokenEnv] : undefined);
-    const rl = s.rateLimit ? parseRateLimit(s.rateLimit, `CONFBULK_CONFIG spaces.${name}.rateLimit`) : rateLimit;
-    spaces[name] = spaceFrom(name, s.spaceUrl, s.projectId, token, `CONFBULK_CONFIG spaces.${name}`, rl);
+    const rl = s.rateLimit
+      ? parseRateLimit(s.rateLimit, `CONFBULK_CONFIG spaces.${name}.rateLimit`)
+      : rateLimit;
+    spaces[name] = spaceFrom(
+      name,
+      s.spaceUrl,
+      s.projectId,
+      token,
+      `CONFBULK_CONFIG spaces.${name}`,
+      rl,
+    );
   }
   return spaces;
 }
@@ -239,7 +297,10 @@ function spacesFromFile(file: FileConfig, env: NodeJS.ProcessEnv, rateLimit: Rat
  * Builds the configuration from defaults, the optional config file, the environment and
  * `overrides` (command-line flags), in that order of precedence.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ConfbulkConfig> = {}): ConfbulkConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ConfbulkConfig> = {},
+): ConfbulkConfig {
   const file: FileConfig = env.CONFBULK_CONFIG ? readConfigFile(env.CONFBULK_CONFIG) : {};
   const rateLimit = env.CONFBULK_RATE_LIMIT
     ? parseRateLimit(env.CONFBULK_RATE_LIMIT)
@@ -253,21 +314,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     prefix: env.CONFBULK_PREFIX || file.prefix || DEFAULTS.prefix,
     spaces,
     rateLimit,
-    concurrency: intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
+    concurrency:
+      intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
     retry: {
       quickRetries: intFrom(env, 'CONFBULK_QUICK_RETRIES', 0, 10) ?? DEFAULTS.retry.quickRetries,
       attempts: intFrom(env, 'CONFBULK_ATTEMPTS', 1, 100) ?? DEFAULTS.retry.attempts,
-      backoffBaseMs: intFrom(env, 'CONFBULK_BACKOFF_BASE_MS', 1, 3_600_000) ?? DEFAULTS.retry.backoffBaseMs,
-      backoffMaxMs: intFrom(env, 'CONFBULK_BACKOFF_MAX_MS', 1, 86_400_000) ?? DEFAULTS.retry.backoffMaxMs,
+      backoffBaseMs:
+        intFrom(env, 'CONFBULK_BACKOFF_BASE_MS', 1, 3_600_000) ?? DEFAULTS.retry.backoffBaseMs,
+      backoffMaxMs:
+        intFrom(env, 'CONFBULK_BACKOFF_MAX_MS', 1, 86_400_000) ?? DEFAULTS.retry.backoffMaxMs,
     },
     circuit: {
-      failureThreshold: intFrom(env, 'CONFBULK_CIRCUIT_THRESHOLD', 1, 10_000) ?? DEFAULTS.circuit.failureThreshold,
-      cooldownMs: intFrom(env, 'CONFBULK_CIRCUIT_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.cooldownMs,
-      maxCooldownMs: intFrom(env, 'CONFBULK_CIRCUIT_MAX_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.maxCooldownMs,
+      failureThreshold:
+        intFrom(env, 'CONFBULK_CIRCUIT_THRESHOLD', 1, 10_000) ?? DEFAULTS.circuit.failureThreshold,
+      cooldownMs:
+        intFrom(env, 'CONFBULK_CIRCUIT_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.cooldownMs,
+      maxCooldownMs:
+        intFrom(env, 'CONFBULK_CIRCUIT_MAX_COOLDOWN_MS', 10, 3_600_000) ??
+        DEFAULTS.circuit.maxCooldownMs,
     },
-    connectTimeoutMs: intFrom(env, 'CONFBULK_CONNECT_TIMEOUT_MS', 10, 120_000) ?? DEFAULTS.connectTimeoutMs,
-    requestTimeoutMs: intFrom(env, 'CONFBULK_REQUEST_TIMEOUT_MS', 10, 600_000) ?? DEFAULTS.requestTimeoutMs,
-    shutdownTimeoutMs: intFrom(env, 'CONFBULK_SHUTDOWN_TIMEOUT_MS', 0, 600_000) ?? DEFAULTS.shutdownTimeoutMs,
+    connectTimeoutMs:
+      intFrom(env, 'CONFBULK_CONNECT_TIMEOUT_MS', 10, 120_000) ?? DEFAULTS.connectTimeoutMs,
+    requestTimeoutMs:
+      intFrom(env, 'CONFBULK_REQUEST_TIMEOUT_MS', 10, 600_000) ?? DEFAULTS.requestTimeoutMs,
+    shutdownTimeoutMs:
+      intFrom(env, 'CONFBULK_SHUTDOWN_TIMEOUT_MS', 0, 600_000) ?? DEFAULTS.shutdownTimeoutMs,
     apiToken: env.CONFBULK_API_TOKEN || DEFAULTS.apiToken,
     apiHost: env.CONFBULK_API_HOST || DEFAULTS.apiHost,
     apiPort: intFrom(env, 'CONFBULK_API_PORT', 0, 65535) ?? DEFAULTS.apiPort,
@@ -277,7 +348,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...overrides,
   };
   if (config.retry.backoffMaxMs < config.retry.backoffBaseMs) {
-    throw new ConfigError('CONFBULK_BACKOFF_MAX_MS must be >= CONFBULK_BACKOFF_BASE_MS', 'CONFBULK_BACKOFF_MAX_MS');
+    throw new ConfigError(
+      'CONFBULK_BACKOFF_MAX_MS must be >= CONFBULK_BACKOFF_BASE_MS',
+      'CONFBULK_BACKOFF_MAX_MS',
+    );
   }
   return config;
 }
@@ -300,7 +374,9 @@ export function getSpace(config: ConfbulkConfig, name: string): SpaceConfig {
 
 /** Every secret value of the configuration, for redaction and secret scans. */
 export function secretsOf(config: ConfbulkConfig): string[] {
-  return [...Object.values(config.spaces).map((s) => s.apiToken), config.apiToken, config.webhookSecret].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  return [
+    ...Object.values(config.spaces).map((s) => s.apiToken),
+    config.apiToken,
+    config.webhookSecret,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

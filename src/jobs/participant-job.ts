@@ -8,7 +8,8 @@ import { SPACE_NAME } from '../config.js';
 import { ValidationError } from '../errors.js';
 
 /** SignalWire SIDs are UUIDs; Twilio-style SIDs (two letters + 32 hex) are accepted too. */
-export const SID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Z]{2}[0-9a-f]{32})$/i;
+export const SID_PATTERN =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Z]{2}[0-9a-f]{32})$/i;
 
 export const sid = (what: string) =>
   z.string().regex(SID_PATTERN, { message: `${what} must be a UUID (or a Twilio-style SID)` });
@@ -66,6 +67,8 @@ export const participantJobSchema = z
     batchId: z.string().min(1).max(64),
     /** Intent version: a newer action on the same fields supersedes an older one. */
     intent: z.number().int().min(0),
+    /** Set on a dead-letter replay: the id of the job whose outcome this one replaces. */
+    replayOf: z.string().min(1).max(200).optional(),
   })
   .strict()
   .refine((j) => j.op === 'remove' || Object.keys(j.params).length > 0, {
@@ -80,7 +83,10 @@ export function toValidationError(error: z.ZodError, prefix = ''): ValidationErr
   const issue = error.issues[0];
   const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
   const message = issue?.message ?? 'invalid input';
-  return new ValidationError(field && !message.startsWith(field.split('.').pop() ?? '') ? `${field}: ${message}` : message, field || undefined);
+  return new ValidationError(
+    field && !message.startsWith(field.split('.').pop() ?? '') ? `${field}: ${message}` : message,
+    field || undefined,
+  );
 }
 
 /** Validates a payload, throwing a ValidationError naming the field. */

@@ -3,7 +3,13 @@
  * fan-out and the producers depend on this interface, not on the HTTP client, so tests and
  * benchmarks can measure the client against baselines.
  */
-import type { Conference, ConferenceStatus, Participant, ResponseMeta, UpdateParticipantParams } from './types.js';
+import type {
+  Conference,
+  ConferenceStatus,
+  Participant,
+  ResponseMeta,
+  UpdateParticipantParams,
+} from './types.js';
 
 export interface RequestOptions {
   /** Aborts the request (shutdown). */
@@ -37,13 +43,27 @@ export interface ParticipantsApi {
     options?: RequestOptions,
   ): Promise<{ participant: Participant; meta: ResponseMeta }>;
   /** `GET .../Participants/{callSid}`. Throws SignalWireError. */
-  getParticipant(conferenceSid: string, callSid: string, options?: RequestOptions): Promise<{ participant: Participant; meta: ResponseMeta }>;
+  getParticipant(
+    conferenceSid: string,
+    callSid: string,
+    options?: RequestOptions,
+  ): Promise<{ participant: Participant; meta: ResponseMeta }>;
   /** `DELETE .../Participants/{callSid}` (204). Throws SignalWireError. */
-  removeParticipant(conferenceSid: string, callSid: string, options?: RequestOptions): Promise<{ meta: ResponseMeta }>;
+  removeParticipant(
+    conferenceSid: string,
+    callSid: string,
+    options?: RequestOptions,
+  ): Promise<{ meta: ResponseMeta }>;
   /** Every page of `GET .../Participants`, following `next_page_uri` as given. */
-  listParticipantPages(conferenceSid: string, options?: ListParticipantsOptions): AsyncIterable<Participant[]>;
+  listParticipantPages(
+    conferenceSid: string,
+    options?: ListParticipantsOptions,
+  ): AsyncIterable<Participant[]>;
   /** Every participant, page after page. */
-  listParticipants(conferenceSid: string, options?: ListParticipantsOptions): AsyncIterable<Participant>;
+  listParticipants(
+    conferenceSid: string,
+    options?: ListParticipantsOptions,
+  ): AsyncIterable<Participant>;
   /** Every conference matching the filters, following `next_page_uri`. */
   listConferences(options?: ListConferencesOptions): AsyncIterable<Conference>;
   /** `GET .../Conferences/{sid}`. Throws SignalWireError (404 -> kind `gone`). */

@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 
 export function testRedisUrl(): string {
   const url = process.env.CONFBULK_TEST_REDIS_URL ?? process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set: tests must run through vitest (test/global-setup.ts)');
+  if (!url)
+    throw new Error('REDIS_URL is not set: tests must run through vitest (test/global-setup.ts)');
   return url;
 }
 
