@@ -1,0 +1,115 @@
+/**
+ * The mock as a standalone process: starts it, creates one account (and optionally one
+ * conference), prints what a client needs to reach it as environment lines, and stops on
+ * SIGINT/SIGTERM. `confbulk mock` calls `runMockCli`; `tsx src/mock/main.ts --help` runs
+ * it directly.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseRateLimit, type RateLimitSpec } from '../config.js';
+import type { MockAccount, MockConference } from './control.js';
+import { CONTROL_PREFIX } from './options.js';
+import { startMock, type MockServer } from './server.js';
+
+export interface MockCliOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+  /** Participants of a conference created at start; no conference when unset. */
+  participants?: number;
+  /** Friendly name of that conference. @defaultValue `mock-conference-1` */
+  friendlyName?: string;
+  /** POST limit per account; `null` disables it. @defaultValue 13800 per 10 s */
+  rateLimit?: RateLimitSpec | null;
+  /** Where the lines go. @defaultValue standard output */
+  write?: (line: string) => void;
+}
+
+export interface RunningMock {
+  mock: MockServer;
+  account: MockAccount;
+  conference: MockConference | undefined;
+  /** Resolves once the mock stopped, by signal or by `stop()`. */
+  stopped: Promise<void>;
+  /** Stops the mock and removes the signal handlers. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the mock for a human or a script, as described at the top of this file. */
+export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
+  const write = opts.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const mock = await startMock({
+    port: opts.port,
+    host: opts.host,
+    ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+  });
+  const account = mock.createAccount();
+  const conference =
+    opts.participants === undefined
+      ? undefined
+      : mock.createConference(account.accountSid, {
+          participants: opts.participants,
+          ...(opts.friendlyName === undefined ? {} : { friendlyName: opts.friendlyName }),
+        });
+
+  write(`Mock SignalWire Compatibility API listening at ${mock.url}`);
+  write(`SIGNALWIRE_SPACE_URL=${mock.url}`);
+  write(`SIGNALWIRE_PROJECT_ID=${account.accountSid}`);
+  write(`SIGNALWIRE_API_TOKEN=${account.token}`);
+  if (conference) write(`CONFERENCE_SID=${conference.sid}`);
+  write(`Control API at ${mock.url}${CONTROL_PREFIX} (Ctrl-C stops)`);
+
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const onSignal = (): void => void stop();
+  const stop = async (): Promise<void> => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await mock.stop();
+    resolveStopped();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { mock, account, conference, stopped, stop };
+}
+
+const USAGE = `Usage: tsx src/mock/main.ts [--port N] [--host H] [--participants N]
+       [--friendly-name NAME] [--rate-limit COUNT/DURATION|none]`;
+
+function parseCommandLine(argv: string[]): MockCliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      participants: { type: 'string' },
+      'friendly-name': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const limit = values['rate-limit'];
+  return {
+    port: Number(values.port),
+    host: values.host,
+    ...(values.participants === undefined ? {} : { participants: Number(values.participants) }),
+    ...(values['friendly-name'] === undefined ? {} : { friendlyName: values['friendly-name'] }),
+    ...(limit === undefined
+      ? {}
+      : { rateLimit: limit === 'none' ? null : parseRateLimit(limit, '--rate-limit') }),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  Promise.resolve()
+    .then(() => runMockCli(parseCommandLine(process.argv.slice(2))))
+    .catch((err: unknown) => {
+      console.error((err as Error).message);
+      process.exit(2);
+    });
+}

@@ -1,0 +1,118 @@
+/**
+ * Options of the mock Compatibility API and their defaults, in one place. Programmatic
+ * option errors are `TypeError`s naming the option and the constraint it broke.
+ */
+import type { RateLimitSpec } from '../config.js';
+
+/** How a 429 tells the client when to come back. */
+export type RetryAfterFormat = 'seconds' | 'http-date' | 'none';
+
+/** Server errors the fault injector can answer with. */
+export type ServerErrorStatus = 500 | 502 | 503;
+
+/** `503`: every API request is answered 503. `reset`: every socket is destroyed unanswered. */
+export type OutageMode = '503' | 'reset';
+
+/** How updates of one call are rejected, as the API rejects calls in an invalid state. */
+export interface CallRejection {
+  /** HTTP status. */
+  status: 400 | 422;
+  /** SignalWire error code, e.g. 21220 (invalid state). */
+  code: number;
+  /** @defaultValue `Call is not in a valid state for this update` */
+  message?: string;
+}
+
+/** Faults injected into Compatibility API answers (never into `/_mock` control routes). */
+export interface FaultConfig {
+  /** Share (0..1) of GET/POST/DELETE requests answered with a server error. @defaultValue 0 */
+  errorRate?: number;
+  /** Statuses the server errors are drawn from, uniformly. @defaultValue [500, 502, 503] */
+  errorStatuses?: ServerErrorStatus[];
+  /**
+   * Share (0..1) of failed POST/DELETE requests that were applied before the error was
+   * answered: the ambiguous outcome a client sees when a gateway fails after the backend
+   * did the work. @defaultValue 0
+   */
+  errorAfterApplyRate?: number;
+  /** Fixed delay of every API response in ms, added after the request was counted. @defaultValue 0 */
+  latencyMs?: number;
+  /** Extra uniform delay in [0, jitterMs) ms. @defaultValue 0 */
+  jitterMs?: number;
+  /**
+   * Updates (POST) of these call SIDs are always rejected; merged into those in force,
+   * where `null` lifts a call's rejection. @defaultValue {}
+   */
+  rejectCalls?: Record<string, CallRejection | null>;
+}
+
+export interface MockOptions {
+  /** TCP port; 0 lets the OS pick a free one. @defaultValue 0 */
+  port?: number;
+  /** Bind address. @defaultValue `127.0.0.1` */
+  host?: string;
+  /**
+   * POST/PUT/PATCH allowed per account in a sliding window; `null` disables the limit.
+   * @defaultValue `{ count: 13800, durationMs: 10000 }` (SignalWire's documented account limit)
+   */
+  rateLimit?: RateLimitSpec | null;
+  /** Form of the `Retry-After` header of 429 answers. @defaultValue `seconds` */
+  retryAfter?: RetryAfterFormat;
+  /** Entries kept in the request log; the oldest are dropped beyond it. @defaultValue 200000 */
+  requestLogCapacity?: number;
+  /** Faults active from the start. @defaultValue none */
+  faults?: FaultConfig;
+  /**
+   * Random source in [0, 1) for fault draws and the choice of leaving participants; inject a
+   * seeded one for repeatable chaos runs. @defaultValue `Math.random`
+   */
+  random?: () => number;
+}
+
+export const MOCK_DEFAULTS = {
+  port: 0,
+  host: '127.0.0.1',
+  rateLimit: { count: 13_800, durationMs: 10_000 } as RateLimitSpec,
+  retryAfter: 'seconds' as RetryAfterFormat,
+  requestLogCapacity: 200_000,
+  errorStatuses: [500, 502, 503] as ServerErrorStatus[],
+  /** Largest accepted request body; SignalWire's update forms are a few hundred bytes. */
+  maxBodyBytes: 64 * 1024,
+} as const;
+
+/** Path prefix of the Compatibility API. */
+export const API_PREFIX = '/api/laml/2010-04-01';
+
+/** Path prefix of the mock's own control routes (no auth). */
+export const CONTROL_PREFIX = '/_mock';
+
+/** @throws TypeError unless `value` is a whole number in [min, max]. */
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(
+      `\`${name}\` must be a whole number from ${min} to ${max}; got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** @throws TypeError unless `value` is a number in [0, 1]. */
+export function checkShare(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new TypeError(`\`${name}\` must be a number from 0 to 1; got ${String(value)}`);
+  }
+  return value;
+}
+
+/** @throws TypeError unless `limit` is null or a valid `{ count, durationMs }`. */
+export function checkRateLimit(name: string, limit: unknown): RateLimitSpec | null {
+  if (limit === null) return null;
+  if (typeof limit !== 'object' || limit === undefined) {
+    throw new TypeError(`\`${name}\` must be null or { count, durationMs }; got ${String(limit)}`);
+  }
+  const { count, durationMs } = limit as Partial<RateLimitSpec>;
+  return {
+    count: checkInteger(`${name}.count`, count, 1, 10_000_000),
+    durationMs: checkInteger(`${name}.durationMs`, durationMs, 1, 86_400_000),
+  };
+}

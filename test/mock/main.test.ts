@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { runMockCli } from '../../src/mock/index.js';
+import { authHeader } from './support.js';
+
+/** Reads `KEY=value` lines into a record. */
+function envLines(lines: string[]): Record<string, string> {
+  return Object.fromEntries(
+    lines
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+async function fetchConference(env: Record<string, string>): Promise<Response> {
+  return fetch(
+    `${env.SIGNALWIRE_SPACE_URL}/api/laml/2010-04-01/Accounts/${env.SIGNALWIRE_PROJECT_ID}/Conferences/${env.CONFERENCE_SID}/Participants`,
+    {
+      headers: {
+        authorization: authHeader(
+          env.SIGNALWIRE_PROJECT_ID as string,
+          env.SIGNALWIRE_API_TOKEN as string,
+        ),
+      },
+    },
+  );
+}
+
+describe('runMockCli', () => {
+  it('prints how to reach the mock, with a ready conference, and stops', async () => {
+    const lines: string[] = [];
+    const running = await runMockCli({
+      port: 0,
+      host: '127.0.0.1',
+      participants: 7,
+      friendlyName: 'demo',
+      rateLimit: null,
+      write: (line) => lines.push(line),
+    });
+    try {
+      const env = envLines(lines);
+      expect(env).toEqual({
+        SIGNALWIRE_SPACE_URL: running.mock.url,
+        SIGNALWIRE_PROJECT_ID: running.account.accountSid,
+        SIGNALWIRE_API_TOKEN: running.account.token,
+        CONFERENCE_SID: running.conference?.sid,
+      });
+      const res = await fetchConference(env);
+      expect(((await res.json()) as { participants: unknown[] }).participants).toHaveLength(7);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+      expect(running.mock.conference(env.CONFERENCE_SID as string)?.friendlyName).toBe('demo');
+    } finally {
+      await running.stop();
+    }
+    await running.stopped;
+    await running.stop();
+  });
+
+  it('runs as a process that exits cleanly on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/mock/main.ts', '--participants', '3'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: string) => {
+          out += chunk;
+          if (out.includes('Control API')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`mock exited early with ${code}: ${out}`)));
+      });
+      const res = await fetchConference(envLines(out.split('\n')));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { participants: unknown[] }).participants).toHaveLength(3);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
