@@ -1,0 +1,141 @@
+/**
+ * Long-running processes: `confbulk worker`, `confbulk api` and `confbulk mock`. Each runs
+ * until SIGTERM or Ctrl-C and then shuts down gracefully.
+ */
+import { Option, type Command } from 'commander';
+import { parseRateLimit, secretsOf, type RateLimitSpec } from '../../config.js';
+import { createLogger } from '../../logger.js';
+import type { CliContext } from '../io.js';
+import { intParser, parsePort } from '../options.js';
+
+function registerWorker(program: Command, ctx: CliContext): void {
+  program
+    .command('worker')
+    .description(
+      'run a worker process: fan-outs, participant updates, schedules (until SIGTERM or Ctrl-C)',
+    )
+    .addOption(
+      new Option(
+        '--concurrency <n>',
+        'participant updates in flight in this process (1 to 5000; default CONFBULK_CONCURRENCY or 100)',
+      ).argParser(intParser(1, 5000)),
+    )
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve /metrics, /healthz and /readyz on this port (default CONFBULK_METRICS_PORT; none when unset)',
+      ).argParser(parsePort),
+    )
+    .action(async (flags: { concurrency?: number; metricsPort?: number }) => {
+      const config = ctx.getRedisConfig();
+      const logger = createLogger({
+        level: config.logLevel,
+        secrets: secretsOf(config),
+        base: { component: 'worker' },
+      });
+      const { runWorkerProcess } = await import('../../worker/process.js');
+      await runWorkerProcess({
+        config,
+        concurrency: flags.concurrency,
+        metricsPort: flags.metricsPort,
+        logger,
+      });
+    });
+}
+
+function registerApi(program: Command, ctx: CliContext): void {
+  program
+    .command('api')
+    .description('run the HTTP API (needs CONFBULK_API_TOKEN; until SIGTERM or Ctrl-C)')
+    .addOption(
+      new Option(
+        '--port <port>',
+        'port to listen on (0 = any free port; default CONFBULK_API_PORT or 3000)',
+      ).argParser(parsePort),
+    )
+    .option('--host <host>', 'address to bind (default CONFBULK_API_HOST or 127.0.0.1)')
+    .option(
+      '--insecure-local',
+      'serve without a bearer token; allowed only on a loopback host (development)',
+    )
+    .action(async (flags: { port?: number; host?: string; insecureLocal?: boolean }) => {
+      const config = ctx.getRedisConfig();
+      const { startApiServer } = await import('../../http/server.js');
+      const server = await startApiServer({
+        config,
+        port: flags.port,
+        host: flags.host,
+        insecureLocal: flags.insecureLocal === true,
+        logger: createLogger({
+          level: config.logLevel,
+          secrets: secretsOf(config),
+          base: { component: 'api' },
+        }),
+      });
+      ctx.err(
+        `confbulk API listening at ${server.url} (OpenAPI document at ${server.url}/openapi.json)`,
+      );
+      await server.closed;
+    });
+}
+
+function parseMockRateLimit(value: string): RateLimitSpec | null {
+  return value === 'none' ? null : parseRateLimit(value, '--rate-limit');
+}
+
+function registerMock(program: Command, ctx: CliContext): void {
+  program
+    .command('mock')
+    .description(
+      'run a mock SignalWire Compatibility API for development and demos (no Redis needed)',
+    )
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 = any free port)')
+        .argParser(parsePort)
+        .default(0),
+    )
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--participants <n>',
+        'create one in-progress conference with this many participants (1 to 100000)',
+      ).argParser(intParser(1, 100_000)),
+    )
+    .option(
+      '--friendly-name <name>',
+      'friendly name of that conference (default mock-conference-1)',
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <count/duration>',
+        "POST limit per account, e.g. 13800/10s, or 'none' (default 13800/10s)",
+      ).argParser(parseMockRateLimit),
+    )
+    .action(
+      async (flags: {
+        port: number;
+        host: string;
+        participants?: number;
+        friendlyName?: string;
+        rateLimit?: RateLimitSpec | null;
+      }) => {
+        const { runMockCli } = await import('../../mock/main.js');
+        const running = await runMockCli({
+          port: flags.port,
+          host: flags.host,
+          participants: flags.participants,
+          friendlyName: flags.friendlyName,
+          ...(flags.rateLimit !== undefined && { rateLimit: flags.rateLimit }),
+          write: (line) => ctx.out(line),
+        });
+        await running.stopped;
+      },
+    );
+}
+
+/** Adds `worker`, `api` and `mock`. */
+export function registerServiceCommands(program: Command, ctx: CliContext): void {
+  registerWorker(program, ctx);
+  registerApi(program, ctx);
+  registerMock(program, ctx);
+}

@@ -1,0 +1,37 @@
+/**
+ * `POST /v1/bulk-actions`: validates a BulkActionRequest, creates its batch and answers at
+ * once (202), or returns the existing batch of a known idempotency key (200).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { BulkActionRequest } from '../../producer/types.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { bulkActionRequestSchema, createdBatchBody } from '../schemas/batches.js';
+import { errorResponses } from '../schemas/common.js';
+
+export const bulkActionRoutes: FastifyPluginAsync<ApiDependencies> = async (app, { confbulk }) => {
+  app.post<{ Body: BulkActionRequest }>(
+    '/bulk-actions',
+    {
+      schema: {
+        summary: 'Apply an action to the participants of a conference',
+        description:
+          'Creates a batch and returns at once; follow it with GET /v1/batches/{id}. ' +
+          'The same idempotencyKey within 24 h returns the existing batch (200, created: false).',
+        tags: ['bulk actions'],
+        body: bulkActionRequestSchema,
+        response: {
+          202: createdBatchBody.describe('Batch created'),
+          200: createdBatchBody.describe('Existing batch of this idempotency key'),
+          ...errorResponses(400, 401, 413),
+        },
+      },
+    },
+    async (request, reply) => {
+      const handle = await confbulk.bulkAction(request.body);
+      return reply
+        .code(handle.created ? 202 : 200)
+        .header('location', `/v1/batches/${encodeURIComponent(handle.id)}`)
+        .send({ created: handle.created, batch: handle.batch });
+    },
+  );
+};

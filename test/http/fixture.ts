@@ -1,0 +1,95 @@
+/**
+ * Builds the API on a real producer and dead-letter store, on a fresh key prefix of the test
+ * Redis, and tears everything down (keys included) whatever the test did.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
+import type { DeadLetters } from '../../src/dead-letters/dead-letters.js';
+import { buildApp } from '../../src/http/app.js';
+import { openDeadLetters } from '../../src/http/dependencies.js';
+import { silentLogger } from '../../src/logger.js';
+import { createConfbulk } from '../../src/producer/confbulk.js';
+import type { Confbulk } from '../../src/producer/types.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const CONFERENCE_SID = '4f1b6e6a-1111-4000-8000-000000000001';
+export const CALL_SID = '4f1b6e6a-2222-4000-8000-000000000002';
+
+export interface ApiFixture {
+  app: FastifyInstance;
+  config: ConfbulkConfig;
+  confbulk: Confbulk;
+  deadLetters: DeadLetters;
+  redis: Redis;
+  prefix: string;
+  /**
+   * Keys under the test prefix that hold work (batches, jobs, intents, dead letters), sorted:
+   * every key but the queues' `meta` hashes, which BullMQ writes when a queue connects.
+   */
+  workKeys(): Promise<string[]>;
+}
+
+/** The environment of a test: one `default` space on a loopback URL that is never called. */
+export function testEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL: testRedisUrl(),
+    CONFBULK_PREFIX: prefix,
+    CONFBULK_API_TOKEN: TOKEN,
+    CONFBULK_WEBHOOK_SECRET: 'webhook-secret-0123456789',
+    SIGNALWIRE_SPACE_URL: 'http://127.0.0.1:9',
+    SIGNALWIRE_PROJECT_ID: '4f1b6e6a-0000-4000-8000-00000000000a',
+    SIGNALWIRE_API_TOKEN: 'sw-token-0123456789',
+    ...extra,
+  };
+}
+
+async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys.sort();
+}
+
+/** Runs `fn` with a fresh app; closes it and deletes the prefix's keys afterwards. */
+export async function withApi<T>(
+  fn: (fx: ApiFixture) => Promise<T>,
+  options: { env?: NodeJS.ProcessEnv; insecureLocal?: boolean } = {},
+): Promise<T> {
+  const prefix = uniquePrefix();
+  const config = loadConfig(testEnv(prefix, options.env));
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const confbulk = await createConfbulk({ config });
+  const dlq = await openDeadLetters(config as ConfbulkConfig & { redisUrl: string });
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildApp({
+      config,
+      confbulk,
+      deadLetters: dlq.deadLetters,
+      logger: silentLogger,
+      insecureLocal: options.insecureLocal,
+    });
+    return await fn({
+      app,
+      config,
+      confbulk,
+      deadLetters: dlq.deadLetters,
+      redis,
+      prefix,
+      workKeys: async () => (await scanKeys(redis, prefix)).filter((k) => !k.endsWith(':meta')),
+    });
+  } finally {
+    await app?.close();
+    await Promise.allSettled([confbulk.close(), dlq.close()]);
+    await deleteKeys(redis, prefix).catch(() => {});
+    redis.disconnect();
+  }
+}
+
+export const auth = { authorization: `Bearer ${TOKEN}` };
