@@ -1,0 +1,308 @@
+/**
+ * Batches in Redis: one hash per batch, counts changed only by Lua so that every job's
+ * outcome counts exactly once however often a crash or a retry reports it, and the state
+ * moving `listing` -> `running` -> `completed` (or `failed` when listing fails).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { JobOutcome } from '../worker/types.js';
+import { conferenceWideFields, fieldMask, INTENT_TTL_MS } from './intents.js';
+import { INTENT_FIELDS, type IntentField, type ProducerKeys } from './keys.js';
+import {
+  addMembersScript,
+  claimCompletionsScript,
+  createBatchScript,
+  failBatchScript,
+  finishListingScript,
+  recordConferenceIntentScript,
+  recordOutcomeScript,
+} from './lua/batch-scripts.js';
+import type { ValidatedRequest } from './request-schema.js';
+import type { Batch, BatchState, BulkActionName } from './types.js';
+
+export interface BatchStoreOptions {
+  redis: Redis;
+  keys: ProducerKeys;
+  /** How long an ended batch stays readable. @defaultValue 7 days */
+  retentionMs?: number;
+  /** How long an idempotency key returns its batch. @defaultValue 24 hours */
+  idempotencyTtlMs?: number;
+}
+
+export interface CreatedBatch {
+  batch: Batch;
+  /** False when the idempotency key named an existing batch. */
+  created: boolean;
+}
+
+export interface OutcomeRecord {
+  /** False when this job's outcome was already recorded (or the batch is unknown). */
+  recorded: boolean;
+  /** True when this outcome completed the batch. */
+  completed: boolean;
+  /** True when no such batch exists (expired or never created). */
+  unknownBatch: boolean;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** `b_<time base36><random hex>`: sorts by creation time, no `:` (it is part of job ids). */
+export function newBatchId(now = Date.now()): string {
+  return `b_${now.toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
+}
+
+function hashFields(
+  id: string,
+  req: ValidatedRequest,
+  createdAt: string,
+  schedule?: string,
+): string[] {
+  const fields: Record<string, string | undefined> = {
+    id,
+    action: req.action,
+    space: req.space,
+    target: JSON.stringify(req.target),
+    params: JSON.stringify(req.params),
+    op: req.op,
+    state: 'listing',
+    total: '0',
+    terminal: '0',
+    succeeded: '0',
+    gone: '0',
+    superseded: '0',
+    deadLettered: '0',
+    createdAt,
+    conferenceSid: req.target.conferenceSid,
+    idempotencyKey: req.idempotencyKey,
+    webhookUrl: req.webhookUrl,
+    schedule,
+  };
+  return Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, v]));
+}
+
+/** Reads a batch hash; undefined when it holds no batch. */
+export function parseBatch(hash: Record<string, string>): Batch | undefined {
+  if (!hash.id || !hash.state) return undefined;
+  const n = (field: string): number => Number(hash[field] ?? 0);
+  const total = n('total');
+  const batch: Batch = {
+    id: hash.id,
+    action: hash.action as BulkActionName,
+    space: hash.space ?? 'default',
+    target: JSON.parse(hash.target ?? '{}') as Batch['target'],
+    params: JSON.parse(hash.params ?? '{}') as Batch['params'],
+    op: hash.op === 'remove' ? 'remove' : 'update',
+    intent: n('intent'),
+    state: hash.state as BatchState,
+    counts: {
+      total,
+      succeeded: n('succeeded'),
+      gone: n('gone'),
+      superseded: n('superseded'),
+      deadLettered: n('deadLettered'),
+      pending: Math.max(0, total - n('terminal')),
+    },
+    createdAt: hash.createdAt ?? '',
+  };
+  for (const key of [
+    'startedAt',
+    'finishedAt',
+    'error',
+    'idempotencyKey',
+    'webhookUrl',
+    'schedule',
+    'conferenceSid',
+  ] as const) {
+    if (hash[key] !== undefined) batch[key] = hash[key];
+  }
+  return batch;
+}
+
+export class BatchStore {
+  readonly #redis: Redis;
+  readonly #keys: ProducerKeys;
+  readonly retentionMs: number;
+  readonly #idempotencyTtlMs: number;
+
+  constructor(options: BatchStoreOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
+    this.#idempotencyTtlMs = options.idempotencyTtlMs ?? DAY_MS;
+  }
+
+  /**
+   * Creates a batch in state `listing`, with its intent version and, when it targets the
+   * whole conference, its conference-wide intent; or returns the batch its idempotency
+   * key already names.
+   */
+  async create(req: ValidatedRequest, extra: { schedule?: string } = {}): Promise<CreatedBatch> {
+    const now = Date.now();
+    const id = newBatchId(now);
+    const conferenceSid = req.target.conferenceSid;
+    const wide = conferenceSid ? conferenceWideFields(req.op, req.params, req.target) : [];
+    const except = wide.length ? (req.target.except ?? []) : [];
+    const reply = (await createBatchScript.run(
+      this.#redis,
+      [
+        this.#keys.batch(id),
+        this.#keys.intentCounter(),
+        this.#keys.batchIndex(),
+        this.#keys.idempotency(req.idempotencyKey ?? ''),
+        this.#keys.conferenceIntents(conferenceSid ?? '-'),
+        this.#keys.except(id),
+      ],
+      [
+        id,
+        now,
+        req.idempotencyKey ? this.#idempotencyTtlMs : 0,
+        this.retentionMs,
+        this.#keys.batchPrefix(),
+        Math.max(INTENT_TTL_MS, this.retentionMs),
+        wide.join(','),
+        except.length,
+        ...except,
+        ...hashFields(id, req, new Date(now).toISOString(), extra.schedule),
+      ],
+    )) as [number, string, number?];
+    const batch = await this.get(String(reply[1]));
+    if (!batch) throw new Error(`batch ${String(reply[1])} vanished right after it was created`);
+    return { batch, created: Number(reply[0]) === 1 };
+  }
+
+  async get(id: string): Promise<Batch | undefined> {
+    if (!id || id.includes(':')) return undefined;
+    return parseBatch(await this.#redis.hgetall(this.#keys.batch(id)));
+  }
+
+  /** The newest batches first. */
+  async list(limit = 50): Promise<Batch[]> {
+    const ids = await this.#redis.zrevrange(this.#keys.batchIndex(), 0, Math.max(0, limit - 1));
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.batch(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.flatMap(([err, hash]) => {
+      const batch = err ? undefined : parseBatch(hash as Record<string, string>);
+      return batch ? [batch] : [];
+    });
+  }
+
+  /** Notes the fan-out's start and the conference it resolved. */
+  async markStarted(id: string, conferenceSid: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.#redis
+      .multi()
+      .hsetnx(this.#keys.batch(id), 'startedAt', now)
+      .hset(this.#keys.batch(id), 'conferenceSid', conferenceSid)
+      .exec();
+  }
+
+  /** Records the conference-wide intent of a batch whose conference was named, once resolved. */
+  async recordConferenceIntent(batch: Batch, conferenceSid: string): Promise<void> {
+    const fields = conferenceWideFields(batch.op, batch.params, batch.target);
+    if (fields.length === 0) return;
+    await recordConferenceIntentScript.run(
+      this.#redis,
+      [
+        this.#keys.batch(batch.id),
+        this.#keys.conferenceIntents(conferenceSid),
+        this.#keys.except(batch.id),
+      ],
+      [
+        batch.id,
+        Math.max(INTENT_TTL_MS, this.retentionMs),
+        fields.join(','),
+        ...(batch.target.except ?? []),
+      ],
+    );
+  }
+
+  /**
+   * Adds participants to a listing batch after recording their intents.
+   * @returns the total so far, or -1 when the batch is no longer listing.
+   */
+  async addMembers(
+    batch: Batch,
+    conferenceSid: string,
+    fields: readonly IntentField[],
+    callSids: readonly string[],
+  ): Promise<number> {
+    if (callSids.length === 0) return batch.counts.total;
+    const reply = await addMembersScript.run(
+      this.#redis,
+      [
+        this.#keys.batch(batch.id),
+        this.#keys.members(batch.id),
+        ...INTENT_FIELDS.map((field) => this.#keys.participantIntents(conferenceSid, field)),
+      ],
+      [batch.intent, fieldMask(fields), Math.max(INTENT_TTL_MS, this.retentionMs), ...callSids],
+    );
+    return Number(reply);
+  }
+
+  /** Ends the listing. `completed` when no job was left pending. */
+  async finishListing(id: string): Promise<{ finished: boolean; completed: boolean }> {
+    const now = Date.now();
+    const reply = (await finishListingScript.run(
+      this.#redis,
+      [this.#keys.batch(id), this.#keys.members(id), this.#keys.completions()],
+      [id, new Date(now).toISOString(), now, this.retentionMs],
+    )) as [number, number | string];
+    return {
+      finished: Number(reply[0]) === 1,
+      completed: Number(reply[0]) === 1 && Number(reply[1]) === 1,
+    };
+  }
+
+  /** Fails a batch that has not ended. @returns false when it had already ended. */
+  async fail(batch: Batch, reason: string): Promise<boolean> {
+    const now = Date.now();
+    const conferenceSid = batch.conferenceSid ?? batch.target.conferenceSid ?? '-';
+    const fields = conferenceWideFields(batch.op, batch.params, batch.target);
+    const reply = await failBatchScript.run(
+      this.#redis,
+      [
+        this.#keys.batch(batch.id),
+        this.#keys.completions(),
+        this.#keys.conferenceIntents(conferenceSid),
+      ],
+      [batch.id, reason, new Date(now).toISOString(), now, this.retentionMs, ...fields],
+    );
+    return Number(reply) === 1;
+  }
+
+  /**
+   * Records a job's terminal outcome once per `key` (`job.replayOf ?? jobId`); a replay may
+   * turn a dead letter into another outcome.
+   */
+  async recordOutcome(batchId: string, key: string, outcome: JobOutcome): Promise<OutcomeRecord> {
+    const now = Date.now();
+    const reply = (await recordOutcomeScript.run(
+      this.#redis,
+      [this.#keys.batch(batchId), this.#keys.outcomes(batchId), this.#keys.completions()],
+      [key, outcome, batchId, new Date(now).toISOString(), now, this.retentionMs, 30 * DAY_MS],
+    )) as number[];
+    const status = Number(reply[0]);
+    return {
+      recorded: status === 1,
+      completed: status === 1 && Number(reply[1]) === 1,
+      unknownBatch: status === -1,
+    };
+  }
+
+  /** Leases ended batches whose notification is overdue by `overdueMs`. */
+  async claimOverdueCompletions(overdueMs: number, limit = 100): Promise<string[]> {
+    const now = Date.now();
+    return (await claimCompletionsScript.run(
+      this.#redis,
+      [this.#keys.completions()],
+      [now - overdueMs, now, limit],
+    )) as string[];
+  }
+
+  /** The batch's event and webhook are taken care of. */
+  async acknowledgeCompletion(id: string): Promise<void> {
+    await this.#redis.zrem(this.#keys.completions(), id);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The producer library: `createConfbulk()` opens what a producer needs (queues, a
+ * subscription for waiting) and `close()` releases it, like graphile-worker's
+ * `makeWorkerUtils()`/`release()`. Short scripts and tests call `close()`.
+ *
+ * @example
+ * const confbulk = await createConfbulk({ config: loadConfig() });
+ * const handle = await confbulk.bulkAction({ action: 'mute', target: { conferenceSid, except: [hostCallSid] } });
+ * const batch = await handle.completed({ onProgress: (b) => console.log(b.counts) });
+ * await confbulk.close();
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ConfbulkConfig } from '../config.js';
+import { ConfigError, ValidationError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { createRedis, QUEUE_NAMES } from '../queues.js';
+import { BatchStore } from './batches.js';
+import { BulkActionSubmitter } from './bulk-action.js';
+import { ProducerKeys } from './keys.js';
+import { ScheduleStore } from './schedules.js';
+import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from './types.js';
+import { BatchWaiter } from './wait.js';
+
+export interface ConfbulkOptions {
+  config: ConfbulkConfig;
+  /** Shared connection, not closed by `close()`. @defaultValue a connection to `config.redisUrl` */
+  connection?: Redis;
+  /** @defaultValue a silent logger */
+  logger?: Logger;
+  /** How often waiting reads a batch's progress, in ms. @defaultValue 250 */
+  pollMs?: number;
+}
+
+/** Most batches `listBatches` returns at once. */
+export const MAX_LIST_LIMIT = 1000;
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new ValidationError(
+      `limit: must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${limit}`,
+      'limit',
+    );
+  }
+  return limit;
+}
+
+/** How long `createConfbulk` waits for Redis to answer. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+async function answersWithin(redis: Redis, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis did not answer within ${ms} ms; check REDIS_URL`)),
+      ms,
+    );
+  });
+  try {
+    await Promise.race([redis.ping(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Opens a producer. Resolves once Redis answers. */
+export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk> {
+  const { config } = options;
+  const logger = (options.logger ?? silentLogger).child({ component: 'producer' });
+  if (!options.connection && !config.redisUrl) {
+    throw new ConfigError(
+      'REDIS_URL is not set: the producer needs the Redis server the workers use',
+      'REDIS_URL',
+    );
+  }
+  const connection = options.connection ?? createRedis(config.redisUrl as string);
+  const keys = new ProducerKeys(config.prefix);
+  const batches = new BatchStore({ redis: connection, keys });
+  // Queues open on first use: a producer that only reads, or whose requests are all
+  // invalid, writes nothing to Redis.
+  const queues = new Map<string, Queue>();
+  const queue = (name: string) => (): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection, prefix: config.prefix });
+      queues.set(name, q);
+    }
+    return q;
+  };
+  const submitter = new BulkActionSubmitter(config, batches, queue(QUEUE_NAMES.fanout));
+  const waiter = new BatchWaiter({
+    redis: connection,
+    keys,
+    batches,
+    logger,
+    ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+  });
+
+  const handle = (batch: Batch, created: boolean): BatchHandle => ({
+    id: batch.id,
+    created,
+    batch,
+    completed: (waitOptions) => waiter.wait(batch.id, waitOptions),
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const results = await Promise.allSettled([
+      waiter.close(),
+      ...[...queues.values()].map((q) => q.close()),
+    ]);
+    if (!options.connection) await connection.quit().catch(() => connection.disconnect());
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
+  try {
+    await answersWithin(connection, CONNECT_TIMEOUT_MS);
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+
+  return {
+    async bulkAction(req: BulkActionRequest): Promise<BatchHandle> {
+      const { batch, created } = await submitter.submit(req);
+      logger.info(
+        { batchId: batch.id, action: batch.action, space: batch.space, created },
+        created ? 'batch created' : 'idempotency key matched a batch',
+      );
+      return handle(batch, created);
+    },
+    getBatch: (id) => batches.get(id),
+    listBatches: async (opts = {}) => batches.list(checkLimit(opts.limit ?? 50)),
+    waitForBatch: (id, waitOptions) => waiter.wait(id, waitOptions),
+    schedules: new ScheduleStore(config, queue(QUEUE_NAMES.schedules)),
+    close: () => (closing ??= close()),
+  };
+}

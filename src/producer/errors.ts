@@ -1,0 +1,29 @@
+/**
+ * Errors of the producer API. Recognised by `instanceof` or by `name` (they cross process
+ * boundaries, e.g. through the HTTP API).
+ */
+import { ConfbulkError } from '../errors.js';
+import type { Batch } from './types.js';
+
+/** No batch has this id (never created, or expired after its retention). */
+export class BatchNotFoundError extends ConfbulkError {
+  constructor(readonly batchId: string) {
+    super(
+      `batch '${batchId}' not found (never created, or older than the retention of ended batches)`,
+    );
+  }
+}
+
+/** `waitForBatch` gave up after `timeoutMs`; the batch goes on. */
+export class BatchWaitTimeoutError extends ConfbulkError {
+  constructor(
+    readonly batchId: string,
+    readonly timeoutMs: number,
+    /** The batch as last seen. */
+    readonly batch: Batch,
+  ) {
+    super(
+      `batch '${batchId}' did not end within ${timeoutMs} ms (state ${batch.state}, ${batch.counts.pending} pending); it goes on`,
+    );
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The fan-out job of a batch: resolve the conference, list its participants (or take the
+ * explicit list), leave out `except`, record intents and enqueue one job per participant,
+ * a chunk at a time. A re-run after a crash adds nothing twice: members are a set (the
+ * total is its size) and job ids are deterministic. Transient listing failures are retried
+ * by BullMQ; a conference that does not exist fails the batch at once.
+ */
+import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { ConfbulkError, ValidationError } from '../errors.js';
+import type { ParticipantQueues } from '../jobs/enqueue.js';
+import type { ParticipantJobData } from '../jobs/participant-job.js';
+import type { Logger } from '../logger.js';
+import type { ParticipantsApi } from '../signalwire/api.js';
+import { isSignalWireError } from '../signalwire/errors.js';
+import type { BatchStore } from './batches.js';
+import type { CompletionNotifier } from './completion.js';
+import { intentFieldsOf } from './intents.js';
+import type { Batch } from './types.js';
+
+export interface FanoutJobData {
+  batchId: string;
+}
+
+export interface FanoutResult {
+  batchId: string;
+  state: Batch['state'];
+  total: number;
+  /** Wall time of this run in ms. */
+  ms: number;
+}
+
+/** Listing is retried for about 4 minutes of outage before the batch fails. */
+export const FANOUT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Queues the fan-out of a batch (job id = batch id: queuing it twice is a no-op). */
+export async function enqueueFanout(queue: Queue, batchId: string): Promise<void> {
+  await queue.add('fanout', { batchId } satisfies FanoutJobData, {
+    ...FANOUT_JOB_OPTIONS,
+    jobId: batchId,
+  });
+}
+
+/** A reason the batch cannot run at all; retrying cannot help. */
+export class ListingFailure extends ConfbulkError {}
+
+export interface FanoutOptions {
+  batches: BatchStore;
+  queues: ParticipantQueues;
+  /** The API client of a space profile. */
+  api: (space: string) => ParticipantsApi;
+  notifier: CompletionNotifier;
+  logger: Logger;
+  /** Participants per chunk (members, intents and `addBulk`). @defaultValue 1000 */
+  chunkSize?: number;
+}
+
+/** The SID of the conference a batch targets; a ListingFailure when there is none. */
+async function resolveConference(api: ParticipantsApi, batch: Batch): Promise<string> {
+  const { conferenceSid, conferenceName } = batch.target;
+  if (conferenceSid) {
+    try {
+      const conference = await api.getConference(conferenceSid);
+      if (conference.status === 'completed') {
+        throw new ListingFailure(
+          `conference ${conferenceSid} in space ${batch.space} has already ended`,
+        );
+      }
+      return conferenceSid;
+    } catch (err) {
+      if (isSignalWireError(err) && err.kind === 'gone') {
+        throw new ListingFailure(`conference ${conferenceSid} not found in space ${batch.space}`);
+      }
+      throw err;
+    }
+  }
+  let newest: { sid: string; created: number } | undefined;
+  for await (const conference of api.listConferences({
+    friendlyName: conferenceName ?? '',
+    status: 'in-progress',
+  })) {
+    const created = Date.parse(conference.date_created) || 0;
+    if (!newest || created > newest.created) newest = { sid: conference.sid, created };
+  }
+  if (!newest) {
+    throw new ListingFailure(
+      `no in-progress conference named '${conferenceName}' in space ${batch.space}`,
+    );
+  }
+  return newest.sid;
+}
+
+/** Pages of call SIDs: the explicit list, or the API's list with the batch's filters. */
+async function* callSidPages(
+  api: ParticipantsApi,
+  batch: Batch,
+  conferenceSid: string,
+  chunkSize: number,
+): AsyncGenerator<string[]> {
+  const { callSids, filter } = batch.target;
+  if (callSids) {
+    for (let i = 0; i < callSids.length; i += chunkSize) yield callSids.slice(i, i + chunkSize);
+    return;
+  }
+  const pages = api.listParticipantPages(conferenceSid, {
+    pageSize: Math.min(1000, chunkSize),
+    ...filter,
+  });
+  for await (const page of pages) yield page.map((p) => p.call_sid);
+}
+
+/** Fetches the next page while the current one is being enqueued. */
+async function* prefetched<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) return;
+      next = source.next();
+      next.catch(() => {}); // awaited on the next turn; this only avoids an unhandled rejection meanwhile
+      yield current.value;
+    }
+  } finally {
+    await source.return(undefined).catch(() => {});
+  }
+}
+
+/** Failures no retry can fix: a missing conference, a refused request, a bad configuration. */
+function isPermanent(err: unknown): boolean {
+  const ours = [ListingFailure, ValidationError, UnrecoverableError].some((c) => err instanceof c);
+  return ours || (isSignalWireError(err) && (err.kind === 'gone' || err.kind === 'invalid'));
+}
+
+function reasonOf(err: unknown, batch: Batch): string {
+  if (err instanceof ListingFailure) return err.message;
+  if (isSignalWireError(err) && err.kind === 'gone') {
+    const sid = batch.conferenceSid ?? batch.target.conferenceSid;
+    return `conference ${sid} not found in space ${batch.space}`;
+  }
+  return `listing participants failed: ${(err as Error).message}`;
+}
+
+export class Fanout {
+  readonly #o: FanoutOptions;
+  readonly #chunkSize: number;
+
+  constructor(options: FanoutOptions) {
+    this.#o = options;
+    this.#chunkSize = options.chunkSize ?? 1000;
+  }
+
+  /** The fan-out queue's processor. */
+  readonly processor = async (job: Job<FanoutJobData>): Promise<FanoutResult> => {
+    const started = Date.now();
+    const batch = await this.#o.batches.get(job.data.batchId);
+    if (!batch) throw new UnrecoverableError(`batch ${job.data.batchId} does not exist (expired?)`);
+    if (batch.state !== 'listing') {
+      return { batchId: batch.id, state: batch.state, total: batch.counts.total, ms: 0 };
+    }
+    try {
+      await this.#run(batch);
+    } catch (err) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!isPermanent(err) && !lastAttempt) {
+        this.#o.logger.warn(
+          { err, batchId: batch.id, attempt: job.attemptsMade + 1 },
+          'fan-out failed; it will be retried',
+        );
+        throw err;
+      }
+      await this.#fail(batch, reasonOf(err, batch));
+    }
+    const after = await this.#o.batches.get(batch.id);
+    const result = {
+      batchId: batch.id,
+      state: after?.state ?? 'failed',
+      total: after?.counts.total ?? 0,
+      ms: Date.now() - started,
+    };
+    this.#o.logger.info(result, 'fan-out done');
+    return result;
+  };
+
+  async #run(batch: Batch): Promise<void> {
+    const api = this.#o.api(batch.space);
+    const conferenceSid = await resolveConference(api, batch);
+    const resolved: Batch = { ...batch, conferenceSid };
+    await this.#o.batches.markStarted(batch.id, conferenceSid);
+    if (batch.target.conferenceName) {
+      await this.#o.batches.recordConferenceIntent(resolved, conferenceSid);
+    }
+    const excluded = new Set(batch.target.except ?? []);
+    // A coach is never asked to coach their own call.
+    if (batch.params.CallSidToCoach) excluded.add(batch.params.CallSidToCoach);
+    for await (const page of prefetched(callSidPages(api, batch, conferenceSid, this.#chunkSize))) {
+      const kept = page.filter((sid) => !excluded.has(sid));
+      if (!(await this.#enqueueChunk(resolved, conferenceSid, kept))) return;
+    }
+    const { completed } = await this.#o.batches.finishListing(batch.id);
+    if (completed) await this.#o.notifier.notifySafely(batch.id);
+  }
+
+  /** Members and intents first, jobs second: a job never runs before it is counted. */
+  async #enqueueChunk(batch: Batch, conferenceSid: string, callSids: string[]): Promise<boolean> {
+    if (callSids.length === 0) return true;
+    const total = await this.#o.batches.addMembers(
+      batch,
+      conferenceSid,
+      intentFieldsOf(batch.params),
+      callSids,
+    );
+    if (total < 0) return false;
+    const jobs: ParticipantJobData[] = callSids.map((callSid) => ({
+      v: 1,
+      space: batch.space,
+      conferenceSid,
+      callSid,
+      op: batch.op,
+      params: batch.params,
+      batchId: batch.id,
+      intent: batch.intent,
+    }));
+    await this.#o.queues.addJobs(jobs, { chunkSize: this.#chunkSize });
+    return true;
+  }
+
+  async #fail(batch: Batch, reason: string): Promise<void> {
+    const fresh = (await this.#o.batches.get(batch.id)) ?? batch;
+    if (await this.#o.batches.fail(fresh, reason)) {
+      this.#o.logger.warn({ batchId: batch.id, reason }, 'batch failed');
+      await this.#o.notifier.notifySafely(batch.id);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Lua scripts of batches: creation (with idempotency and the conference-wide intent, in one
+ * step so that neither exists without the batch), fan-out progress, outcomes counted once
+ * per job, and the end of a batch.
+ */
+import { LuaScript } from '../../worker/lua/script.js';
+import { COMPLETE_IF_DONE, RECORD_CONFERENCE_INTENT, SPLIT } from './snippets.js';
+
+/**
+ * Creates a batch unless its idempotency key names a batch that still exists.
+ *
+ *   KEYS[1] batch hash          KEYS[4] idempotency key
+ *   KEYS[2] intent counter      KEYS[5] conference intents hash (unused when ARGV[7] is '')
+ *   KEYS[3] batch index         KEYS[6] except set of the batch
+ *   ARGV[1] batch id            ARGV[5] prefix of batch hashes
+ *   ARGV[2] now (ms)            ARGV[6] intent TTL (ms)
+ *   ARGV[3] idempotency TTL (ms), '0' = no key
+ *   ARGV[4] index retention (ms)
+ *   ARGV[7] comma-separated conference-wide intent fields, '' = none
+ *   ARGV[8] n = number of except call SIDs, ARGV[9 .. 8+n] the SIDs
+ *   ARGV[9+n ..] batch hash field/value pairs
+ *
+ * Returns {1, id, intent} when created, {0, existingId} when the key named a batch.
+ */
+export const createBatchScript = new LuaScript(
+  'create-batch',
+  `${RECORD_CONFERENCE_INTENT}${SPLIT}
+if ARGV[3] ~= '0' then
+  local existing = redis.call('GET', KEYS[4])
+  if existing and redis.call('EXISTS', ARGV[5] .. existing) == 1 then return {0, existing} end
+end
+local version = redis.call('INCR', KEYS[2])
+local n = tonumber(ARGV[8])
+local fields = {}
+for i = 9 + n, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], 'intent', version, unpack(fields))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+local now = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]))
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[3]) end
+if ARGV[7] ~= '' then
+  local except = {}
+  for i = 9, 8 + n do except[#except + 1] = ARGV[i] end
+  recordConferenceIntent(KEYS[5], KEYS[6], ARGV[1], version, split(ARGV[7], ','), except, ARGV[6])
+end
+return {1, ARGV[1], version}
+`,
+  6,
+);
+
+/**
+ * Adds one chunk of participants to a listing batch, first recording their intents (so a
+ * job is never sent before the intent that would supersede an older one exists).
+ *
+ *   KEYS[1] batch hash, KEYS[2] members set, KEYS[3..7] participant intents of
+ *   Muted, Hold, HoldUrl, WaitUrl, Coaching
+ *   ARGV[1] intent version, ARGV[2] field mask ('10000' = Muted only), ARGV[3] intent TTL (ms),
+ *   ARGV[4..] call SIDs
+ *
+ * Returns the batch's total so far, or -1 when the batch is no longer listing.
+ */
+export const addMembersScript = new LuaScript(
+  'add-members',
+  `
+if redis.call('HGET', KEYS[1], 'state') ~= 'listing' then return -1 end
+local version = tonumber(ARGV[1])
+for f = 1, 5 do
+  if string.sub(ARGV[2], f, f) == '1' then
+    local key = KEYS[2 + f]
+    for i = 4, #ARGV do
+      local current = tonumber(redis.call('HGET', key, ARGV[i]) or '0')
+      if current < version then redis.call('HSET', key, ARGV[i], version) end
+    end
+    redis.call('PEXPIRE', key, ARGV[3])
+  end
+end
+for i = 4, #ARGV, 1000 do
+  redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+local total = redis.call('SCARD', KEYS[2])
+redis.call('HSET', KEYS[1], 'total', total)
+return total
+`,
+  7,
+);
+
+/**
+ * Records a conference-wide intent once a conference name is resolved.
+ *
+ *   KEYS[1] batch hash, KEYS[2] conference intents hash, KEYS[3] except set of the batch
+ *   ARGV[1] batch id, ARGV[2] intent TTL (ms), ARGV[3] comma-separated fields, ARGV[4..] except SIDs
+ */
+export const recordConferenceIntentScript = new LuaScript(
+  'record-conference-intent',
+  `${RECORD_CONFERENCE_INTENT}${SPLIT}
+if redis.call('HGET', KEYS[1], 'state') ~= 'listing' then return 0 end
+local version = tonumber(redis.call('HGET', KEYS[1], 'intent'))
+local except = {}
+for i = 4, #ARGV do except[#except + 1] = ARGV[i] end
+return recordConferenceIntent(KEYS[2], KEYS[3], ARGV[1], version, split(ARGV[3], ','), except, ARGV[2])
+`,
+  3,
+);
+
+/**
+ * Ends the listing: the total becomes final and the batch runs (or completes at once when
+ * every job already ended, e.g. nobody was listed).
+ *
+ *   KEYS[1] batch hash, KEYS[2] members set, KEYS[3] completions set
+ *   ARGV[1] batch id, ARGV[2] now (ISO), ARGV[3] now (ms), ARGV[4] retention (ms)
+ *
+ * Returns {1, completed 0|1} or {0, state} when the batch was not listing.
+ */
+export const finishListingScript = new LuaScript(
+  'finish-listing',
+  `${COMPLETE_IF_DONE}
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'listing' then return {0, state or ''} end
+local total = redis.call('SCARD', KEYS[2])
+redis.call('HSET', KEYS[1], 'total', total, 'state', 'running')
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
+redis.call('DEL', KEYS[2])
+return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
+`,
+  3,
+);
+
+/**
+ * Records a job's terminal outcome once per job key. A later outcome replaces only a
+ * dead letter (a replay), moving the count from \`deadLettered\` to the new outcome.
+ *
+ *   KEYS[1] batch hash, KEYS[2] outcomes hash, KEYS[3] completions set
+ *   ARGV[1] job key, ARGV[2] outcome, ARGV[3] batch id, ARGV[4] now (ISO), ARGV[5] now (ms),
+ *   ARGV[6] retention (ms), ARGV[7] batch TTL (ms)
+ *
+ * Returns {-1} for an unknown batch, {0} when already recorded, {1, completed 0|1}.
+ */
+export const recordOutcomeScript = new LuaScript(
+  'record-outcome',
+  `${COMPLETE_IF_DONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local counters = { succeeded = 'succeeded', gone = 'gone', superseded = 'superseded', dead_lettered = 'deadLettered' }
+local counter = counters[ARGV[2]]
+if not counter then return redis.error_reply('unknown outcome ' .. ARGV[2]) end
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+if previous then
+  if previous ~= 'dead_lettered' or ARGV[2] == 'dead_lettered' then return {0} end
+  redis.call('HINCRBY', KEYS[1], 'deadLettered', -1)
+else
+  redis.call('HINCRBY', KEYS[1], 'terminal', 1)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], counter, 1)
+if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[7]) end
+return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6])}
+`,
+  3,
+);
+
+/**
+ * Fails a batch that has not ended, and withdraws its conference-wide intents (older jobs
+ * must not be superseded by a batch that will not send anything more).
+ *
+ *   KEYS[1] batch hash, KEYS[2] completions set, KEYS[3] conference intents hash
+ *   ARGV[1] batch id, ARGV[2] reason, ARGV[3] now (ISO), ARGV[4] now (ms), ARGV[5] retention (ms),
+ *   ARGV[6..] intent fields the batch set
+ *
+ * Returns 1 when the batch was failed, 0 when it had already ended or does not exist.
+ */
+export const failBatchScript = new LuaScript(
+  'fail-batch',
+  `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'completed' or state == 'failed' then return 0 end
+if state == 'listing' then redis.call('HSET', KEYS[1], 'total', redis.call('SCARD', KEYS[1] .. ':members')) end
+redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('DEL', KEYS[1] .. ':members')
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+for i = 6, #ARGV do
+  if redis.call('HGET', KEYS[3], ARGV[i] .. ':b') == ARGV[1] then
+    redis.call('HDEL', KEYS[3], ARGV[i], ARGV[i] .. ':b')
+  end
+end
+return 1
+`,
+  3,
+);
+
+/**
+ * Leases ended batches whose notification is overdue (the process that ended them died),
+ * so that one sweeper handles each.
+ *
+ *   KEYS[1] completions set
+ *   ARGV[1] overdue before (ms), ARGV[2] now (ms), ARGV[3] at most this many
+ */
+export const claimCompletionsScript = new LuaScript(
+  'claim-completions',
+  `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
+`,
+  1,
+);

@@ -1,0 +1,245 @@
+/**
+ * Schedules: a bulk action run once at a time (`at`) or on a cron, stored as BullMQ job
+ * schedulers on the schedules queue, so they live in Redis and survive every restart. The
+ * request is validated completely when the schedule is added and again at each run (the
+ * configuration may have changed); a conference named by friendly name is resolved when
+ * the run's fan-out lists it.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import {
+  UnrecoverableError,
+  type Job,
+  type JobSchedulerJson,
+  type Queue,
+  type RepeatOptions,
+} from 'bullmq';
+import { z } from 'zod';
+import type { ConfbulkConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { BulkActionSubmitter } from './bulk-action.js';
+import { validateBulkActionRequest } from './request-schema.js';
+import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from './types.js';
+
+export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** ISO 8601 date and time with seconds optional and a `Z` or numeric offset required. */
+const ISO_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/** A one-off is a scheduler with a long interval and a limit of one run. */
+const ONE_OFF_EVERY_MS = 366 * 24 * 3600 * 1000;
+
+export interface ScheduleJobData {
+  spec: ScheduleSpec;
+  createdAt: string;
+}
+
+const specSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(SCHEDULE_NAME_PATTERN, { message: 'must be 1 to 100 letters, digits, . _ or -' }),
+  at: z.string().optional(),
+  cron: z.string().optional(),
+  tz: z.string().optional(),
+  request: z.unknown(),
+});
+
+function fail(field: string, message: string): never {
+  throw new ValidationError(`${field}: ${message}`, field);
+}
+
+function checkTimeZone(tz: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    fail('tz', `'${tz}' is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  }
+}
+
+function checkCron(cron: string, tz: string): void {
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    fail(
+      'cron',
+      `must have 5 fields (minute hour day month weekday) or 6 (seconds first); got ${fields}`,
+    );
+  }
+  try {
+    CronExpressionParser.parse(cron, { tz }).next();
+  } catch (err) {
+    fail('cron', `'${cron}' is not a valid cron pattern: ${(err as Error).message}`);
+  }
+}
+
+function checkAt(at: string, now: number): number {
+  const ms = Date.parse(at);
+  if (!ISO_WITH_OFFSET.test(at) || Number.isNaN(ms)) {
+    fail(
+      'at',
+      `must be an ISO 8601 time with Z or an offset (e.g. 2030-01-31T09:00:00+01:00); got '${at}'`,
+    );
+  }
+  if (ms <= now) fail('at', `must be in the future; got ${at}`);
+  return ms;
+}
+
+/** Prefixes a request's validation error with `request.`. */
+function checkRequest(config: ConfbulkConfig, request: unknown): void {
+  try {
+    validateBulkActionRequest(config, request);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(
+      `request.${err.message}`,
+      `request.${err.field ?? ''}`.replace(/\.$/, ''),
+    );
+  }
+}
+
+/**
+ * Checks a schedule completely.
+ * @returns the spec (cron schedules get their `tz`, UTC by default) and its repeat options.
+ * @throws ValidationError naming the field.
+ */
+export function validateScheduleSpec(
+  config: ConfbulkConfig,
+  input: unknown,
+  now = Date.now(),
+): { spec: ScheduleSpec; repeat: RepeatOptions } {
+  const parsed = specSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field =
+      issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? '') : (issue?.path.join('.') ?? '');
+    const message =
+      issue?.code === 'unrecognized_keys'
+        ? 'unknown field; allowed: name, at, cron, tz, request'
+        : issue?.message;
+    fail(field || 'schedule', message ?? 'invalid');
+  }
+  const { name, at, cron, tz } = parsed.data;
+  if ((at === undefined) === (cron === undefined)) fail('at', 'give exactly one of at or cron');
+  checkRequest(config, parsed.data.request);
+  const request = parsed.data.request as BulkActionRequest;
+  if (at !== undefined) {
+    if (tz !== undefined) fail('tz', 'applies to cron only (at carries its own offset)');
+    const startDate = checkAt(at, now);
+    return {
+      spec: { name, at, request },
+      repeat: { every: ONE_OFF_EVERY_MS, startDate, limit: 1 },
+    };
+  }
+  const zone = tz ?? 'UTC';
+  checkTimeZone(zone);
+  checkCron(cron as string, zone);
+  return {
+    spec: { name, cron: cron as string, tz: zone, request },
+    repeat: { pattern: cron as string, tz: zone },
+  };
+}
+
+function toSchedule(scheduler: JobSchedulerJson<ScheduleJobData>): Schedule | undefined {
+  const data = scheduler.template?.data;
+  if (!data?.spec) return undefined;
+  const schedule: Schedule = { ...data.spec, createdAt: data.createdAt };
+  if (scheduler.next) schedule.nextRunAt = new Date(scheduler.next).toISOString();
+  return schedule;
+}
+
+/** Schedules kept as job schedulers of `queue`. */
+export class ScheduleStore implements Schedules {
+  constructor(
+    private readonly config: ConfbulkConfig,
+    /** The schedules queue, opened on first use (opening one writes to Redis). */
+    private readonly openQueue: () => Queue,
+  ) {}
+
+  private get queue(): Queue {
+    return this.openQueue();
+  }
+
+  async add(input: ScheduleSpec): Promise<Schedule> {
+    const { spec, repeat } = validateScheduleSpec(this.config, input);
+    const data: ScheduleJobData = { spec, createdAt: new Date().toISOString() };
+    await this.queue.upsertJobScheduler(spec.name, repeat, {
+      name: 'scheduled-bulk-action',
+      data,
+      opts: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    });
+    const stored = await this.queue.getJobScheduler(spec.name);
+    return (
+      (stored && toSchedule(stored as JobSchedulerJson<ScheduleJobData>)) ?? {
+        ...spec,
+        createdAt: data.createdAt,
+      }
+    );
+  }
+
+  /** Every schedule, the next due first. */
+  async list(): Promise<Schedule[]> {
+    const schedulers = (await this.queue.getJobSchedulers(
+      0,
+      -1,
+      true,
+    )) as JobSchedulerJson<ScheduleJobData>[];
+    return schedulers.flatMap((s) => toSchedule(s) ?? []);
+  }
+
+  async remove(name: string): Promise<boolean> {
+    if (!SCHEDULE_NAME_PATTERN.test(name)) return false;
+    return this.queue.removeJobScheduler(name);
+  }
+}
+
+export interface ScheduleProcessorOptions {
+  submitter: BulkActionSubmitter;
+  /** The schedules queue (a one-off schedule is removed once it has run). */
+  queue: Queue;
+  logger: Logger;
+}
+
+/** The run time a scheduler's job id names (`repeat:<name>:<ms>`). */
+function runMillis(job: Job): number {
+  return Number(String(job.id).split(':').pop());
+}
+
+/** A one-off is removed after its run, unless it was replaced meanwhile by a newer one. */
+async function removeIfDone(queue: Queue, job: Job<ScheduleJobData>): Promise<void> {
+  const current = await queue.getJobScheduler(job.data.spec.name);
+  if (current && current.next === runMillis(job)) {
+    await queue.removeJobScheduler(job.data.spec.name);
+  }
+}
+
+/** The schedules queue's processor: each run creates a batch (once, even when re-run). */
+export function createScheduleProcessor(options: ScheduleProcessorOptions) {
+  return async (job: Job<ScheduleJobData>): Promise<{ batchId: string; created: boolean }> => {
+    const { spec } = job.data;
+    try {
+      const { batch, created } = await options.submitter.submit(spec.request, {
+        schedule: spec.name,
+        idempotencyKey: `schedule:${String(job.id)}`,
+      });
+      options.logger.info(
+        { schedule: spec.name, batchId: batch.id, created },
+        'scheduled bulk action submitted',
+      );
+      if (spec.at) await removeIfDone(options.queue, job);
+      return { batchId: batch.id, created };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      options.logger.error(
+        { schedule: spec.name, err },
+        'scheduled bulk action is no longer valid',
+      );
+      if (spec.at) await removeIfDone(options.queue, job);
+      throw new UnrecoverableError(`schedule '${spec.name}': ${err.message}`);
+    }
+  };
+}

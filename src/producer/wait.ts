@@ -1,0 +1,108 @@
+/**
+ * Waiting for a batch to end: woken by the batch's event on the prefix's pub/sub channel,
+ * and polling meanwhile (which also reports progress and covers a missed event).
+ */
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { BatchStore } from './batches.js';
+import type { BatchEvent } from './completion.js';
+import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
+import type { ProducerKeys } from './keys.js';
+import type { Batch, WaitOptions } from './types.js';
+
+export interface BatchWaiterOptions {
+  /** Duplicated for the subscription (a subscribed connection can do nothing else). */
+  redis: Redis;
+  keys: ProducerKeys;
+  batches: BatchStore;
+  logger: Logger;
+  /** Progress polling interval. @defaultValue 250 */
+  pollMs?: number;
+}
+
+export function hasEnded(batch: Batch): boolean {
+  return batch.state === 'completed' || batch.state === 'failed';
+}
+
+export class BatchWaiter {
+  readonly #options: BatchWaiterOptions;
+  readonly #events = new EventEmitter();
+  #subscriber: Redis | undefined;
+  #subscribed: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: BatchWaiterOptions) {
+    this.#options = options;
+    this.#events.setMaxListeners(0);
+  }
+
+  /** Resolves with the ended batch. @throws BatchNotFoundError, BatchWaitTimeoutError, the signal's reason. */
+  async wait(id: string, options: WaitOptions = {}): Promise<Batch> {
+    const { signal, onProgress, timeoutMs } = options;
+    // Subscribe before the first read, so an end between the two is not missed.
+    await this.#subscribe().catch((err: unknown) =>
+      this.#options.logger.warn({ err }, 'batch events unavailable; polling only'),
+    );
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      const batch = await this.#options.batches.get(id);
+      if (!batch) throw new BatchNotFoundError(id);
+      onProgress?.(batch);
+      if (hasEnded(batch)) return batch;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BatchWaitTimeoutError(id, timeoutMs ?? 0, batch);
+      await this.#nextLook(id, Math.min(this.#options.pollMs ?? 250, left), signal);
+    }
+  }
+
+  /** Ends the subscription. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+
+  #subscribe(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('BatchWaiter is closed'));
+    this.#subscribed ??= (async () => {
+      const subscriber = this.#options.redis.duplicate();
+      this.#subscriber = subscriber;
+      subscriber.on('error', (err: unknown) =>
+        this.#options.logger.debug({ err }, 'batch events subscriber error'),
+      );
+      subscriber.on('message', (_channel: string, message: string) => {
+        try {
+          this.#events.emit((JSON.parse(message) as BatchEvent).id);
+        } catch {
+          // Not ours to understand; polling covers it.
+        }
+      });
+      await subscriber.subscribe(this.#options.keys.events());
+    })();
+    return this.#subscribed;
+  }
+
+  #nextLook(id: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#events.off(id, done);
+        signal?.removeEventListener('abort', aborted);
+      };
+      const done = (): void => {
+        cleanup();
+        resolve();
+      };
+      const aborted = (): void => {
+        cleanup();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(done, ms);
+      this.#events.on(id, done);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+}

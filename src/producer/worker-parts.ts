@@ -1,0 +1,120 @@
+/**
+ * What the producer plugs into a worker process: the pipeline hooks (latest intent wins,
+ * batch outcomes) and the extra workers (fan-out, schedules, completion webhooks).
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ConfbulkConfig } from '../config.js';
+import type { ParticipantQueues } from '../jobs/enqueue.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { QUEUE_NAMES } from '../queues.js';
+import type { SignalWireClients } from '../signalwire/clients.js';
+import type { ExtraWorkerSpec, PipelineHooks } from '../worker/types.js';
+import { BatchStore } from './batches.js';
+import { BulkActionSubmitter } from './bulk-action.js';
+import { CompletionNotifier } from './completion.js';
+import { Fanout } from './fanout.js';
+import { IntentStore } from './intents.js';
+import { ProducerKeys } from './keys.js';
+import { createScheduleProcessor } from './schedules.js';
+import { createWebhookProcessor, WEBHOOKS_QUEUE } from './webhooks.js';
+
+export interface ProducerWorkerContext {
+  config: ConfbulkConfig;
+  /** Shared connection; not closed by `close()`. */
+  connection: Redis;
+  logger: Logger;
+  metrics: Metrics;
+  clients: SignalWireClients;
+  queues: ParticipantQueues;
+}
+
+export interface ProducerWorkerParts {
+  hooks: PipelineHooks;
+  workers: ExtraWorkerSpec[];
+  /** Stops the completion sweeper and closes the queues opened here. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Concurrency of the extra workers per process. */
+const CONCURRENCY = { fanout: 2, schedules: 1, webhooks: 5 } as const;
+
+export async function producerWorkerParts(
+  ctx: ProducerWorkerContext,
+): Promise<ProducerWorkerParts> {
+  const { config, connection, metrics } = ctx;
+  const logger = ctx.logger.child({ component: 'producer' });
+  const keys = new ProducerKeys(config.prefix);
+  const batches = new BatchStore({ redis: connection, keys });
+  // A claim spans the wait for a permit and the request itself.
+  const intents = new IntentStore({
+    redis: connection,
+    keys,
+    claimTtlMs: 2 * config.requestTimeoutMs,
+  });
+  const queueOptions = { connection, prefix: config.prefix };
+  const fanoutQueue = new Queue(QUEUE_NAMES.fanout, queueOptions);
+  const schedulesQueue = new Queue(QUEUE_NAMES.schedules, queueOptions);
+  const webhooksQueue = new Queue(WEBHOOKS_QUEUE, queueOptions);
+  const notifier = new CompletionNotifier({
+    redis: connection,
+    keys,
+    batches,
+    webhooks: webhooksQueue,
+    metrics,
+    logger,
+  });
+  const fanout = new Fanout({
+    batches,
+    queues: ctx.queues,
+    api: (space) => ctx.clients.get(space),
+    notifier,
+    logger,
+  });
+  const submitter = new BulkActionSubmitter(config, batches, () => fanoutQueue);
+
+  const hooks: PipelineHooks = {
+    beforeSend: (job, jobId) => intents.beforeSend(job, jobId),
+    afterSend: (job, jobId) => intents.afterSend(job, jobId),
+    async onOutcome(job, jobId, outcome) {
+      if (typeof job.batchId !== 'string') return;
+      const record = await batches.recordOutcome(job.batchId, job.replayOf ?? jobId, outcome);
+      if (record.unknownBatch) {
+        logger.debug(
+          { batchId: job.batchId, jobId },
+          'outcome of a job whose batch no longer exists',
+        );
+      }
+      if (record.completed) await notifier.notifySafely(job.batchId);
+    },
+  };
+
+  const workers: ExtraWorkerSpec[] = [
+    { queueName: QUEUE_NAMES.fanout, processor: fanout.processor, concurrency: CONCURRENCY.fanout },
+    {
+      queueName: QUEUE_NAMES.schedules,
+      processor: createScheduleProcessor({ submitter, queue: schedulesQueue, logger }),
+      concurrency: CONCURRENCY.schedules,
+    },
+    {
+      queueName: WEBHOOKS_QUEUE,
+      processor: createWebhookProcessor({ batches, secret: config.webhookSecret, logger }),
+      concurrency: CONCURRENCY.webhooks,
+    },
+  ];
+
+  notifier.start();
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const results = await Promise.allSettled([
+      notifier.close(),
+      fanoutQueue.close(),
+      schedulesQueue.close(),
+      webhooksQueue.close(),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  return { hooks, workers, close: () => (closing ??= close()) };
+}

@@ -1,0 +1,168 @@
+/**
+ * Helpers of the producer tests: a configuration pointing at a mock space, Redis keys
+ * under a prefix, and a producer (optionally with workers) that is always closed.
+ */
+import { Redis } from 'ioredis';
+import { DEFAULTS, type ConfbulkConfig } from '../../src/config.js';
+import { ParticipantQueues } from '../../src/jobs/enqueue.js';
+import { silentLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import {
+  mockSpaceProfile,
+  startMock,
+  type MockAccount,
+  type MockServer,
+} from '../../src/mock/index.js';
+import { createConfbulk } from '../../src/producer/confbulk.js';
+import type { Confbulk } from '../../src/producer/types.js';
+import { producerWorkerParts, type ProducerWorkerParts } from '../../src/producer/worker-parts.js';
+import { SignalWireClients } from '../../src/signalwire/clients.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../src/worker/runtime.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+
+/** A configuration whose `default` space is `account` of `mock` (or a placeholder). */
+export function testConfig(
+  prefix: string,
+  space?: { mock: MockServer; account: MockAccount },
+): ConfbulkConfig {
+  const profile = space
+    ? mockSpaceProfile(space.mock, space.account)
+    : {
+        name: 'default',
+        spaceUrl: 'http://127.0.0.1:9',
+        projectId: 'p',
+        apiToken: 'placeholder-token',
+      };
+  return {
+    ...DEFAULTS,
+    redisUrl: testRedisUrl(),
+    prefix,
+    spaces: { default: { ...profile, rateLimit: { count: 20_000, durationMs: 1000 } } },
+    concurrency: 50,
+    retry: { quickRetries: 1, attempts: 3, backoffBaseMs: 50, backoffMaxMs: 200 },
+    requestTimeoutMs: 5000,
+    shutdownTimeoutMs: 5000,
+    webhookSecret: WEBHOOK_SECRET,
+  };
+}
+
+/** Every key under `prefix`. */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+export interface Scene {
+  redis: Redis;
+  prefix: string;
+  config: ConfbulkConfig;
+  confbulk: Confbulk;
+  mock?: MockServer;
+  account?: MockAccount;
+  /** Starts workers (runtime + the producer's parts); stopped by the scene's cleanup. */
+  startWorkers(options?: { concurrency?: number }): Promise<Workers>;
+}
+
+export interface Workers {
+  runtime: WorkerRuntime;
+  parts: ProducerWorkerParts;
+  queues: ParticipantQueues;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `fn` with a fresh prefix, a producer and, when `withMock`, a mock space; closes
+ * everything and deletes the prefix's keys afterwards.
+ */
+export async function withScene<T>(
+  fn: (scene: Scene) => Promise<T>,
+  options: { withMock?: boolean } = {},
+): Promise<T> {
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const prefix = uniquePrefix();
+  const mock = options.withMock ? await startMock() : undefined;
+  const account = mock?.createAccount();
+  const config = testConfig(prefix, mock && account ? { mock, account } : undefined);
+  const confbulk = await createConfbulk({ config, connection: redis });
+  const started: Workers[] = [];
+  const scene: Scene = {
+    redis,
+    prefix,
+    config,
+    confbulk,
+    ...(mock && { mock }),
+    ...(account && { account }),
+    async startWorkers(o = {}) {
+      const workers = await startWorkers(config, redis, o.concurrency);
+      started.push(workers);
+      return workers;
+    },
+  };
+  try {
+    return await fn(scene);
+  } finally {
+    for (const w of started) await w.stop().catch(() => {});
+    await confbulk.close().catch(() => {});
+    await mock?.stop();
+    await deleteKeys(redis, prefix).catch(() => {});
+    redis.disconnect();
+  }
+}
+
+async function startWorkers(
+  config: ConfbulkConfig,
+  redis: Redis,
+  concurrency?: number,
+): Promise<Workers> {
+  const connection = redis.duplicate();
+  const logger = silentLogger;
+  const metrics = createMetrics();
+  const clients = new SignalWireClients(config, { logger });
+  const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
+  const parts = await producerWorkerParts({ config, connection, logger, metrics, clients, queues });
+  const runtime = await startWorkerRuntime({
+    config,
+    connection,
+    logger,
+    metrics,
+    clients,
+    hooks: parts.hooks,
+    extraWorkers: parts.workers,
+    ...(concurrency !== undefined && { concurrency }),
+    stalled: { lockDurationMs: 5000, stalledIntervalMs: 2000 },
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await runtime.close(3000).catch(() => {});
+      await parts.close().catch(() => {});
+      await queues.close().catch(() => {});
+      await clients.close().catch(() => {});
+      await connection.quit().catch(() => connection.disconnect());
+    })());
+  return { runtime, parts, queues, stop };
+}
+
+/** Polls `check` until it is true or `timeoutMs` passed. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  stepMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export const SID = (n: number): string =>
+  `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
