@@ -12,6 +12,8 @@ export const QUEUE_NAMES = {
   deadLetters: 'dead-letters',
   /** Job schedulers that create batches at a time or on a cron. */
   schedules: 'schedules',
+  /** Completion webhooks of batches, retried with backoff. */
+  webhooks: 'webhooks',
 } as const;
 
 /** Per-space queue of participant updates: a paused space never blocks another. */

@@ -8,9 +8,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { BatchStore } from './batches.js';
+import { QUEUE_NAMES } from '../queues.js';
 
 /** Queue of webhook deliveries (under the configured prefix). */
-export const WEBHOOKS_QUEUE = 'webhooks';
+export const WEBHOOKS_QUEUE = QUEUE_NAMES.webhooks;
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`. */
 export const SIGNATURE_HEADER = 'x-confbulk-signature';
