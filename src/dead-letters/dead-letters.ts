@@ -1,0 +1,204 @@
+/**
+ * The dead-letter queue: a BullMQ queue that no worker consumes, so every entry stays in its
+ * wait list (and shows in the dashboard) until it is replayed or purged. One entry per
+ * participant job id, so dead-lettering the same job twice (a crash between writing the
+ * entry and completing the job) leaves one entry.
+ */
+import { hostname } from 'node:os';
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ValidationError } from '../errors.js';
+import type { ParticipantQueues } from '../jobs/enqueue.js';
+import { parseParticipantJob, type ParticipantJobData } from '../jobs/participant-job.js';
+import { QUEUE_NAMES } from '../queues.js';
+import type { UpdateParticipantParams } from '../signalwire/types.js';
+import type {
+  DeadLetterEntry,
+  ListDeadLettersOptions,
+  NewDeadLetter,
+  PurgeOptions,
+  ReplayOptions,
+  ReplayResult,
+} from './types.js';
+
+export interface DeadLettersOptions {
+  /** Shared connection; not closed by `close()`. */
+  connection: Redis;
+  /** BullMQ key prefix (`config.prefix`). */
+  prefix: string;
+  /** Where replays are enqueued; `replay()` needs it. */
+  queues?: ParticipantQueues;
+}
+
+/** `hostname:pid` of this process, recorded on every entry it writes. */
+export const WORKER_IDENTITY = `${hostname()}:${process.pid}`;
+
+/** Entries are read in pages of this size when listing or replaying everything. */
+const PAGE = 500;
+
+/** Lists an entry can be in: `wait`, or `paused` if someone paused the queue from a dashboard. */
+const ENTRY_LISTS = ['wait', 'paused'] as const;
+
+function definedOnly(set: Partial<UpdateParticipantParams>): Partial<UpdateParticipantParams> {
+  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
+}
+
+export class DeadLetters {
+  readonly queue: Queue<DeadLetterEntry>;
+  readonly #queues: ParticipantQueues | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: DeadLettersOptions) {
+    this.queue = new Queue<DeadLetterEntry>(QUEUE_NAMES.deadLetters, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
+    this.#queues = options.queues;
+  }
+
+  /**
+   * Stores a dead letter under the job's id. A no-op when one is already stored for that
+   * job id (the first one is kept).
+   * @returns the entry's id.
+   */
+  async add(entry: NewDeadLetter): Promise<string> {
+    const full: DeadLetterEntry = {
+      ...entry,
+      id: entry.jobId,
+      worker: entry.worker ?? WORKER_IDENTITY,
+      deadLetteredAt: entry.deadLetteredAt ?? new Date().toISOString(),
+    };
+    await this.queue.add(full.reason, full, { jobId: full.id });
+    return full.id;
+  }
+
+  /** Entries newest first, optionally of one batch or space. */
+  async list(options: ListDeadLettersOptions = {}): Promise<DeadLetterEntry[]> {
+    const limit = options.limit ?? 50;
+    const offset = options.offset ?? 0;
+    const matches = (e: DeadLetterEntry): boolean =>
+      (options.batchId === undefined || e.job?.batchId === options.batchId) &&
+      (options.space === undefined || e.job?.space === options.space);
+    const found: DeadLetterEntry[] = [];
+    let skipped = 0;
+    for await (const entry of this.#entries()) {
+      if (!matches(entry)) continue;
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      found.push(entry);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  async count(): Promise<number> {
+    // `waiting` counts the paused list too when the queue is paused.
+    return this.queue.getJobCountByTypes('waiting');
+  }
+
+  async get(id: string): Promise<DeadLetterEntry | undefined> {
+    const job = await this.queue.getJob(id);
+    return job ? this.#entryOf(job) : undefined;
+  }
+
+  /**
+   * Re-enqueues dead letters as new jobs (`replayOf` = the dead job's id), with `set`
+   * merged into their parameters, then removes the entries. Every job is validated first:
+   * nothing is enqueued or removed when one is invalid or an id is unknown.
+   * @throws ValidationError naming the entry and the field.
+   */
+  async replay(options: ReplayOptions): Promise<ReplayResult> {
+    if (!this.#queues)
+      throw new Error('DeadLetters was created without `queues`; replay() needs them to enqueue');
+    const entries = await this.#select(options);
+    const set = definedOnly(options.set ?? {});
+    const jobs = entries.map((entry) => this.#replayJob(entry, set));
+    if (jobs.length === 0) return { replayed: 0, jobIds: [] };
+    const jobIds = await this.#queues.addJobsWithIds(jobs);
+    await this.#removeIds(entries.map((e) => e.id));
+    return { replayed: jobs.length, jobIds };
+  }
+
+  /** Removes the given entries, or all of them. @returns how many were removed. */
+  async purge(options: PurgeOptions): Promise<number> {
+    if ('all' in options && options.all) {
+      let removed = 0;
+      for (const list of ENTRY_LISTS) removed += (await this.queue.clean(0, 0, list)).length;
+      return removed;
+    }
+    if (!('ids' in options) || !Array.isArray(options.ids)) {
+      throw new ValidationError(
+        'purge needs `ids` (an array of dead-letter ids) or `all: true`',
+        'ids',
+      );
+    }
+    return this.#removeIds(options.ids);
+  }
+
+  /** Closes the queue (not the shared connection). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.queue.close();
+    return this.#closing;
+  }
+
+  async #select(options: ReplayOptions): Promise<DeadLetterEntry[]> {
+    if (options.all) {
+      const all: DeadLetterEntry[] = [];
+      for await (const entry of this.#entries()) all.push(entry);
+      return all;
+    }
+    if (!options.ids || options.ids.length === 0) {
+      throw new ValidationError('replay needs `ids` (dead-letter ids) or `all: true`', 'ids');
+    }
+    const found = await Promise.all(options.ids.map((id) => this.get(id)));
+    const missing = options.ids.filter((_, i) => found[i] === undefined);
+    if (missing.length > 0) {
+      throw new ValidationError(`unknown dead-letter id(s): ${missing.join(', ')}`, 'ids');
+    }
+    return found as DeadLetterEntry[];
+  }
+
+  #replayJob(entry: DeadLetterEntry, set: Partial<UpdateParticipantParams>): ParticipantJobData {
+    const candidate = {
+      ...entry.job,
+      params: { ...(entry.job?.params ?? {}), ...set },
+      replayOf: entry.jobId,
+    };
+    try {
+      return parseParticipantJob(candidate);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        throw new ValidationError(
+          `dead letter '${entry.id}' cannot be replayed: ${err.message}`,
+          err.field,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async #removeIds(ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const id of new Set(ids)) {
+      const job = await this.queue.getJob(id);
+      if (!job) continue;
+      await job.remove();
+      removed++;
+    }
+    return removed;
+  }
+
+  #entryOf(job: Job<DeadLetterEntry>): DeadLetterEntry {
+    return { ...job.data, id: job.id ?? job.data.id };
+  }
+
+  async *#entries(): AsyncGenerator<DeadLetterEntry> {
+    for (let start = 0; ; start += PAGE) {
+      const jobs = await this.queue.getJobs(['waiting'], start, start + PAGE - 1);
+      for (const job of jobs) if (job) yield this.#entryOf(job);
+      if (jobs.length < PAGE) return;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Enqueueing participant jobs: every job is validated before any is added, jobs are grouped
+ * by space (one queue per space, so a paused space never blocks another) and added with
+ * `addBulk` in chunks, under deterministic ids so that enqueueing the same work twice is a
+ * no-op.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RetryConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { dataKey, updatesQueueName } from '../queues.js';
+import { CONFBULK_BACKOFF } from '../worker/backoff.js';
+import {
+  parseParticipantJob,
+  participantJobId,
+  type ParticipantJobData,
+} from './participant-job.js';
+
+export interface ParticipantQueuesOptions {
+  /** Shared connection; not closed by `close()`. */
+  connection: Redis;
+  /** BullMQ key prefix (`config.prefix`). */
+  prefix: string;
+  /** Attempts and backoff of every job (`config.retry`). */
+  retry: RetryConfig;
+}
+
+export interface AddJobsOptions {
+  /** Jobs per `addBulk` call. @defaultValue 1000 */
+  chunkSize?: number;
+}
+
+/** Completed jobs are kept an hour (deterministic ids dedupe re-enqueues meanwhile). */
+const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+
+/** Job ids are part of Redis keys; BullMQ reserves `:`. */
+function checkJobId(id: string, index: number): void {
+  if (id.includes(':')) {
+    throw new ValidationError(
+      `jobs[${index}]: job id '${id}' must not contain ':' (check batchId)`,
+      `jobs[${index}].batchId`,
+    );
+  }
+}
+
+function validateAll(jobs: readonly unknown[]): ParticipantJobData[] {
+  return jobs.map((job, index) => {
+    try {
+      return parseParticipantJob(job);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        throw new ValidationError(
+          `jobs[${index}]: ${err.message}`,
+          err.field ? `jobs[${index}].${err.field}` : `jobs[${index}]`,
+        );
+      }
+      throw err;
+    }
+  });
+}
+
+function checkChunkSize(chunkSize: number): void {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new TypeError(`\`chunkSize\` must be a whole number >= 1; got ${chunkSize}`);
+  }
+}
+
+export class ParticipantQueues {
+  readonly #connection: Redis;
+  readonly #prefix: string;
+  readonly #defaultJobOptions: JobsOptions;
+  readonly #queues = new Map<string, Queue>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ParticipantQueuesOptions) {
+    this.#connection = options.connection;
+    this.#prefix = options.prefix;
+    this.#defaultJobOptions = {
+      attempts: options.retry.attempts,
+      backoff: { type: CONFBULK_BACKOFF },
+      removeOnComplete: KEEP_COMPLETED,
+      // Failed jobs are kept: a job fails only when even dead-lettering it failed.
+      removeOnFail: false,
+    };
+  }
+
+  /** The updates queue of `space`, created on first use. */
+  queue(space: string): Queue {
+    if (this.#closing) throw new Error('ParticipantQueues is closed');
+    let queue = this.#queues.get(space);
+    if (!queue) {
+      queue = new Queue(updatesQueueName(space), {
+        connection: this.#connection,
+        prefix: this.#prefix,
+        defaultJobOptions: this.#defaultJobOptions,
+      });
+      this.#queues.set(space, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Validates every job, then adds them all. Nothing is added when any job is invalid.
+   * @returns how many jobs were submitted (a job whose id already exists is left as it is).
+   * @throws ValidationError naming the first invalid job (`jobs[3].params.HoldUrl: ...`).
+   */
+  async addJobs(jobs: readonly ParticipantJobData[], opts: AddJobsOptions = {}): Promise<number> {
+    return (await this.addJobsWithIds(jobs, opts)).length;
+  }
+
+  /** Like `addJobs`, and returns the job ids in the order of `jobs`. */
+  async addJobsWithIds(
+    jobs: readonly ParticipantJobData[],
+    opts: AddJobsOptions = {},
+  ): Promise<string[]> {
+    const chunkSize = opts.chunkSize ?? 1000;
+    checkChunkSize(chunkSize);
+    const valid = validateAll(jobs);
+    const ids = await this.#jobIds(valid);
+    ids.forEach(checkJobId);
+    const bySpace = new Map<
+      string,
+      { name: string; data: ParticipantJobData; opts: JobsOptions }[]
+    >();
+    valid.forEach((data, i) => {
+      const list = bySpace.get(data.space) ?? [];
+      list.push({ name: data.op, data, opts: { jobId: ids[i] } });
+      bySpace.set(data.space, list);
+    });
+    for (const [space, list] of bySpace) {
+      const queue = this.queue(space);
+      for (let i = 0; i < list.length; i += chunkSize) {
+        await queue.addBulk(list.slice(i, i + chunkSize));
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * `participantJobId(batchId, callSid)`, or `<replayOf>.r<n>` for a replay, where n counts
+   * the replays of that job (a replay must not collide with the job it replaces, which may
+   * still sit in the completed set).
+   */
+  async #jobIds(jobs: readonly ParticipantJobData[]): Promise<string[]> {
+    const replays = jobs.flatMap((job, i) => (job.replayOf ? [{ i, of: job.replayOf }] : []));
+    const ids = jobs.map((job) => participantJobId(job.batchId, job.callSid));
+    if (replays.length === 0) return ids;
+    const key = dataKey(this.#prefix, 'replay-seq');
+    const pipeline = this.#connection.pipeline();
+    for (const r of replays) pipeline.hincrby(key, r.of, 1);
+    const results = (await pipeline.exec()) ?? [];
+    replays.forEach((r, k) => {
+      const [err, n] = results[k] ?? [new Error('no reply'), undefined];
+      if (err) throw err;
+      ids[r.i] = `${r.of}.r${String(n)}`;
+    });
+    return ids;
+  }
+
+  /** Closes every queue opened (not the shared connection). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const results = await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    })();
+    return this.#closing;
+  }
+}

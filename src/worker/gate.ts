@@ -1,0 +1,55 @@
+/**
+ * What a participant request waits for before it is sent: its space's circuit (closed, or
+ * this request is the half-open probe; paused after 401/403 until resumed), then a permit
+ * of the space's rate limiter. Waiting here consumes no attempt; at shutdown the wait ends
+ * with ShutdownPark and the job goes back to the queue.
+ */
+import { isCircuitBreakerClosedError, isRateLimiterClosedError } from './closed-errors.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/** What the pipeline uses of a circuit breaker. */
+export type PipelineCircuit = Pick<
+  CircuitBreaker,
+  'waitForPermission' | 'recordSuccess' | 'recordTransientFailure' | 'pauseForCredentials'
+>;
+
+/** What the pipeline uses of a rate limiter. */
+export type PipelineLimiter = Pick<
+  RateLimiter,
+  'acquire' | 'onRateLimited' | 'observe' | 'onSuccess'
+>;
+
+/** The worker is shutting down and the job had not been sent yet: hand it back. */
+export class ShutdownPark extends Error {
+  constructor() {
+    super('shutting down before the request was sent');
+    this.name = 'ShutdownPark';
+  }
+}
+
+export class Gate {
+  constructor(
+    private readonly circuit: PipelineCircuit,
+    private readonly limiter: PipelineLimiter,
+    private readonly shutdown: AbortSignal,
+  ) {}
+
+  /** Resolves when one request may be sent. @throws ShutdownPark at shutdown. */
+  async pass(): Promise<void> {
+    if (this.shutdown.aborted) throw new ShutdownPark();
+    try {
+      await this.circuit.waitForPermission(this.shutdown);
+      await this.limiter.acquire(this.shutdown);
+    } catch (err) {
+      if (
+        this.shutdown.aborted ||
+        isCircuitBreakerClosedError(err) ||
+        isRateLimiterClosedError(err)
+      ) {
+        throw new ShutdownPark();
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * A worker process: configuration, connections, API clients, the producer's parts (fan-out,
+ * schedules, latest-intent-wins hooks), the worker runtime, a progress line, an optional
+ * metrics/health listener, and graceful shutdown on SIGTERM/SIGINT with a watchdog.
+ */
+import type { Redis } from 'ioredis';
+import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { ParticipantQueues } from '../jobs/enqueue.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { startWorkerHttp, type WorkerHttp } from '../ops/worker-http.js';
+import { producerWorkerParts } from '../producer/worker-parts.js';
+import { createRedis } from '../queues.js';
+import { SignalWireClients } from '../signalwire/clients.js';
+import { startProgressLog } from './progress.js';
+import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
+import { closeAll } from './shutdown.js';
+
+export interface WorkerProcessOptions {
+  /** @defaultValue `loadConfig()` (defaults < CONFBULK_CONFIG file < environment) */
+  config?: ConfbulkConfig;
+  /** Participant jobs in flight per space. @defaultValue `config.concurrency` */
+  concurrency?: number;
+  /** Port of `/metrics`, `/healthz`, `/readyz`. @defaultValue `config.metricsPort` (none) */
+  metricsPort?: number;
+  /** @defaultValue a pino logger at `config.logLevel` that scrubs the configured secrets */
+  logger?: Logger;
+  stalled?: StalledJobOptions;
+  /** Stop gracefully on SIGTERM and SIGINT. @defaultValue true */
+  handleSignals?: boolean;
+  /** Interval of the progress line in ms; 0 = none. @defaultValue 10000 */
+  progressIntervalMs?: number;
+}
+
+export interface WorkerProcess {
+  readonly runtime: WorkerRuntime;
+  /** Where `/metrics` is served, when a metrics port was given. */
+  readonly metricsUrl: string | undefined;
+  /** Graceful stop (see `WorkerRuntime.close`), then every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The watchdog gives a hung shutdown this much more than `shutdownTimeoutMs`. */
+const WATCHDOG_GRACE_MS = 5000;
+
+function requireRedisUrl(config: ConfbulkConfig): string {
+  if (!config.redisUrl) {
+    throw new ConfigError(
+      'REDIS_URL is not set: a worker needs the Redis server that every confbulk process shares ' +
+        '(e.g. REDIS_URL=redis://127.0.0.1:6379, or redisUrl in the CONFBULK_CONFIG file)',
+      'REDIS_URL',
+    );
+  }
+  return config.redisUrl;
+}
+
+/** Starts a worker process; resolves once its workers are connected. */
+export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
+  const config = options.config ?? loadConfig();
+  const redisUrl = requireRedisUrl(config);
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      secrets: secretsOf(config),
+      base: { component: 'worker' },
+    });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const connection: Redis = createRedis(redisUrl);
+  connection.on('error', (err) =>
+    logger.warn({ err: err.message }, 'Redis connection error (reconnecting)'),
+  );
+  const clients = new SignalWireClients(config, { logger });
+  const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
+  // Released in the reverse order of acquisition, like a stack.
+  const acquired: [string, () => Promise<void>][] = [
+    ['connection', () => connection.quit().then(() => undefined)],
+    ['API clients', () => clients.close()],
+    ['participant queues', () => queues.close()],
+  ];
+  const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());
+  const fail = async (err: unknown): Promise<never> => {
+    await releaseAll().catch(() => {});
+    throw err;
+  };
+
+  const parts = await producerWorkerParts({
+    config,
+    connection,
+    logger,
+    metrics,
+    clients,
+    queues,
+  }).catch(fail);
+  acquired.push(['producer parts', () => parts.close()]);
+  const runtime = await startWorkerRuntime({
+    config,
+    connection,
+    logger,
+    metrics,
+    clients,
+    hooks: parts.hooks,
+    extraWorkers: parts.workers,
+    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+    ...(options.stalled && { stalled: options.stalled }),
+  }).catch(fail);
+  acquired.push(['worker runtime', () => runtime.close()]);
+
+  const metricsPort = options.metricsPort ?? config.metricsPort;
+  let http: WorkerHttp | undefined;
+  if (metricsPort !== undefined) {
+    const depths = Object.keys(config.spaces).map((space) => queues.queue(space));
+    const listener = await startWorkerHttp({
+      port: metricsPort,
+      metrics,
+      redis: connection,
+      queues: depths,
+    }).catch(fail);
+    acquired.push(['metrics listener', () => listener.close()]);
+    http = listener;
+  }
+  const progress = startProgressLog(runtime, logger, options.progressIntervalMs ?? 10_000);
+  acquired.push(['progress log', async () => progress.stop()]);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= releaseAll().then(() => logger.info('worker stopped'));
+    return closing;
+  };
+  if (options.handleSignals ?? true) installSignalHandlers(close, config.shutdownTimeoutMs, logger);
+  logger.info(
+    {
+      spaces: Object.keys(config.spaces),
+      concurrency: options.concurrency ?? config.concurrency,
+      metricsUrl: http?.url,
+    },
+    'worker ready',
+  );
+  return { runtime, metricsUrl: http?.url, close };
+}
+
+/**
+ * SIGTERM/SIGINT: graceful close, then exit. A watchdog exits anyway (code 1) if the close
+ * hangs past `shutdownTimeoutMs` + 5 s; a second signal exits at once (code 130).
+ */
+function installSignalHandlers(
+  close: () => Promise<void>,
+  shutdownTimeoutMs: number,
+  logger: Logger,
+): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.error(
+        `confbulk worker: second ${signal}; exiting without waiting for requests in flight`,
+      );
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(
+      { signal },
+      'shutting down: handing back waiting jobs, finishing requests in flight',
+    );
+    const limit = shutdownTimeoutMs + WATCHDOG_GRACE_MS;
+    const watchdog = setTimeout(() => {
+      console.error(
+        `confbulk worker: shutdown did not finish within ${limit} ms; exiting anyway (unfinished jobs will be recovered as stalled)`,
+      );
+      process.exit(1);
+    }, limit);
+    watchdog.unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`confbulk worker: shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

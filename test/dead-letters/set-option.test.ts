@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseSetOption, parseSetOptions } from '../../src/dead-letters/set-option.js';
+import { ValidationError } from '../../src/errors.js';
+
+describe('parseSetOption', () => {
+  it('types booleans, methods and URLs as the API spells them', () => {
+    expect(parseSetOption('Muted=false')).toEqual({ Muted: false });
+    expect(parseSetOption('Hold=true')).toEqual({ Hold: true });
+    expect(parseSetOption('HoldMethod=post')).toEqual({ HoldMethod: 'POST' });
+    expect(parseSetOption('HoldUrl=https://example.com/a.mp3?x=1')).toEqual({
+      HoldUrl: 'https://example.com/a.mp3?x=1',
+    });
+  });
+
+  it('names the allowed parameters when the name is unknown', () => {
+    expect(() => parseSetOption('Volume=3')).toThrow(
+      /unknown parameter 'Volume'; allowed parameters are: Muted, Hold, HoldUrl/,
+    );
+    expect(() => parseSetOption('HoldUrl')).toThrow(/Param=Value/);
+  });
+
+  it('says what a value must be', () => {
+    expect(() => parseSetOption('Muted=yes')).toThrow(/Muted must be true or false; got 'yes'/);
+    expect(() => parseSetOption('HoldUrl=ftp://x')).toThrow(ValidationError);
+    expect(() => parseSetOption('HoldUrl=ftp://x')).toThrow(/http:\/\/ or https:\/\//);
+    expect(() => parseSetOption('WaitMethod=PUT')).toThrow(/GET or POST/);
+  });
+
+  it('merges several options, the later winning', () => {
+    expect(parseSetOptions(['Hold=true', 'HoldUrl=https://a.example/x', 'Hold=false'])).toEqual({
+      Hold: false,
+      HoldUrl: 'https://a.example/x',
+    });
+  });
+});

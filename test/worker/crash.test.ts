@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { DEFAULTS } from '../../src/config.js';
+import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
+import { ParticipantQueues } from '../../src/jobs/enqueue.js';
+import type { ParticipantJobData } from '../../src/jobs/participant-job.js';
+import { startMock, type MockAccount, type MockServer } from '../../src/mock/index.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { spawnWorker, type ChildWorker } from './support/child-worker.js';
+import { until } from './support/stack.js';
+
+describe('worker processes', () => {
+  let mock: MockServer;
+  let account: MockAccount;
+  let redis: Redis;
+  let prefix: string;
+  let queues: ParticipantQueues;
+  let deadLetters: DeadLetters;
+  const children: ChildWorker[] = [];
+
+  beforeEach(async () => {
+    mock = await startMock({ rateLimit: null });
+    account = mock.createAccount();
+    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    prefix = uniquePrefix();
+    queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
+    deadLetters = new DeadLetters({ connection: redis, prefix });
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) await child.kill();
+    await deadLetters.close();
+    await queues.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    await mock.stop();
+  });
+
+  function env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      REDIS_URL: testRedisUrl(),
+      CONFBULK_PREFIX: prefix,
+      SIGNALWIRE_SPACE_URL: mock.url,
+      SIGNALWIRE_PROJECT_ID: account.accountSid,
+      SIGNALWIRE_API_TOKEN: account.token,
+      CONFBULK_CONCURRENCY: '20',
+      CONFBULK_RATE_LIMIT: '5000/1s',
+      CONFBULK_BACKOFF_BASE_MS: '20',
+      CONFBULK_BACKOFF_MAX_MS: '200',
+      ...extra,
+    };
+  }
+
+  function start(extra: Record<string, string> = {}, args: string[] = []): ChildWorker {
+    const child = spawnWorker(env(extra), args);
+    children.push(child);
+    return child;
+  }
+
+  function jobsFor(conferenceSid: string, callSids: string[]): ParticipantJobData[] {
+    return callSids.map((callSid) => ({
+      v: 1,
+      space: 'default',
+      conferenceSid,
+      callSid,
+      op: 'update',
+      params: { Muted: true },
+      batchId: 'crash',
+      intent: 1,
+    }));
+  }
+
+  it('finishes every job after a worker is killed mid-batch, with duplicates bounded by its concurrency', async () => {
+    const conference = mock.createConference(account.accountSid, { participants: 600 });
+    mock.setFaults({ latencyMs: 15 });
+    const fastRecovery = ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'];
+    const first = start({}, fastRecovery);
+    await first.ready();
+    await queues.addJobs(jobsFor(conference.sid, conference.callSids));
+    await until(() => mock.counters().appliedUpdates >= 100, 20_000, '100 updates');
+    await first.kill();
+    const appliedAtKill = mock.counters().appliedUpdates;
+    expect(appliedAtKill).toBeLessThan(600);
+
+    const second = start({}, fastRecovery);
+    await second.ready();
+    const queue = queues.queue('default');
+    await until(
+      async () =>
+        (await queue.getJobCountByTypes('completed')) + (await deadLetters.count()) === 600,
+      30_000,
+      'every job to end',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- second worker ---\n${second.output().slice(-3000)}`);
+    });
+    expect(await queue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed')).toBe(0);
+    expect(await deadLetters.count()).toBe(0);
+    expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
+    const perCall = new Map<string, number>();
+    for (const r of mock.requestLog())
+      if (r.method === 'POST' && r.callSid)
+        perCall.set(r.callSid, (perCall.get(r.callSid) ?? 0) + 1);
+    const duplicated = [...perCall.values()].filter((n) => n > 1).length;
+    expect(perCall.size).toBe(600);
+    expect(duplicated).toBeLessThanOrEqual(20);
+  });
+
+  it('stops on SIGTERM, handing back what it had not sent', async () => {
+    const conference = mock.createConference(account.accountSid, { participants: 200 });
+    mock.setFaults({ latencyMs: 50 });
+    const worker = start({ CONFBULK_RATE_LIMIT: '40/1s' }, ['--metrics-port', '0']);
+    await worker.ready();
+    await queues.addJobs(jobsFor(conference.sid, conference.callSids));
+    await until(() => mock.counters().appliedUpdates >= 5, 10_000, '5 updates');
+    const metricsUrl = /"metricsUrl":"([^"]+)"/.exec(worker.output())?.[1];
+    const scrape = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(scrape).toMatch(
+      /confbulk_participant_jobs_total\{space="default",outcome="succeeded"\} [1-9]/,
+    );
+    expect(scrape).toMatch(/confbulk_queue_jobs\{queue="updates.default",state="waiting"\} [1-9]/);
+    worker.proc.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.output()).toContain('worker stopped');
+    const queue = queues.queue('default');
+    const completed = await queue.getJobCountByTypes('completed');
+    expect(completed).toBe(mock.counters().appliedUpdates);
+    const handedBack = await queue.getJobs(['waiting', 'delayed']);
+    expect(handedBack.length).toBe(200 - completed);
+    expect(handedBack.every((j) => j.attemptsMade === 0)).toBe(true);
+    expect(await queue.getJobCountByTypes('active', 'failed')).toBe(0);
+  });
+
+  it('exits with a message naming REDIS_URL when it is not set', async () => {
+    const worker = start({ REDIS_URL: '' });
+    expect((await worker.exited).code).toBe(1);
+    expect(worker.output()).toMatch(/REDIS_URL is not set/);
+  });
+});
