@@ -1,0 +1,262 @@
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { dataKey } from '../../src/queues.js';
+import {
+  CircuitBreakerClosedError,
+  createCircuitBreaker,
+  readCircuitState,
+  resumeSpace,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from '../../src/worker/circuit-breaker.js';
+import { testRedisUrl, withRedis } from '../helpers/redis.js';
+
+type Extra = Partial<Omit<CircuitBreakerOptions, 'redis' | 'prefix' | 'space'>> & {
+  subscribe?: boolean;
+};
+
+const config = { failureThreshold: 3, cooldownMs: 150, maxCooldownMs: 1000 };
+
+/** Breakers on separate connections, as separate processes would have them. */
+async function withBreakers<T>(
+  specs: Extra[],
+  fn: (breakers: CircuitBreaker[], redis: Redis, prefix: string) => Promise<T>,
+): Promise<T> {
+  return withRedis(async (redis, prefix) => {
+    const connections: Redis[] = [];
+    const breakers: CircuitBreaker[] = [];
+    try {
+      for (const { subscribe, ...spec } of specs) {
+        const own = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+        const subscriber = subscribe ? new Redis(testRedisUrl()) : undefined;
+        connections.push(own, ...(subscriber ? [subscriber] : []));
+        breakers.push(
+          createCircuitBreaker({
+            redis: own,
+            subscriber,
+            prefix,
+            space: 'acme',
+            config,
+            pollMs: 50,
+            ...spec,
+          }),
+        );
+      }
+      return await fn(breakers, redis, prefix);
+    } finally {
+      await Promise.all(breakers.map((b) => b.close()));
+      for (const c of connections) c.disconnect();
+    }
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Tracked {
+  settled: boolean;
+  probe?: boolean;
+  at?: number;
+  error?: unknown;
+}
+
+/** Starts a wait for permission and records how it ends. */
+function track(
+  breaker: CircuitBreaker,
+  signal?: AbortSignal,
+): Tracked & { promise: Promise<void> } {
+  const t: Tracked & { promise: Promise<void> } = { settled: false, promise: Promise.resolve() };
+  t.promise = breaker.waitForPermission(signal).then(
+    (p) => {
+      t.settled = true;
+      t.probe = p.probe;
+      t.at = Date.now();
+    },
+    (err: unknown) => {
+      t.error = err;
+    },
+  );
+  return t;
+}
+
+async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+function captureLogs(): {
+  logger: ReturnType<typeof createLogger>;
+  lines: Array<Record<string, unknown>>;
+} {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
+
+describe('CircuitBreaker', () => {
+  it('opens at the threshold of consecutive failures counted across instances', async () => {
+    await withBreakers([{}, { subscribe: true }], async ([a, b]) => {
+      const changes: Array<[CircuitState, CircuitState]> = [];
+      b!.on('change', (from, to) => changes.push([from, to]));
+      expect(await a!.recordTransientFailure()).toBe('closed');
+      expect(await a!.recordSuccess()).toBe('closed'); // resets the count
+      expect(await a!.recordTransientFailure()).toBe('closed');
+      expect(await b!.recordTransientFailure()).toBe('closed');
+      expect(await a!.recordTransientFailure()).toBe('open');
+      expect(await b!.state()).toBe('open');
+      expect(changes).toContainEqual(['closed', 'open']);
+      const waiting = track(a!);
+      await sleep(50);
+      expect(waiting.settled).toBe(false);
+    });
+  });
+
+  it('gives exactly one probe among the waiters of all instances; its success releases all', async () => {
+    await withBreakers([{}, { subscribe: true }], async ([a, b]) => {
+      for (let i = 0; i < 3; i++) await a!.recordTransientFailure();
+      const openedAt = Date.now();
+      expect(await b!.state()).toBe('open'); // b's cache may lag by a message or a poll
+      const waits = [track(a!), track(a!), track(a!), track(b!), track(b!), track(b!)];
+      await until(() => waits.some((w) => w.settled));
+      await sleep(150);
+      const probes = waits.filter((w) => w.settled);
+      expect(probes).toHaveLength(1);
+      expect(probes[0]!.probe).toBe(true);
+      expect(probes[0]!.at! - openedAt).toBeGreaterThanOrEqual(140);
+      const prober = waits.indexOf(probes[0]!) < 3 ? a! : b!;
+      expect(await prober.state()).toBe('half-open');
+      expect(await prober.recordSuccess()).toBe('closed');
+      await Promise.all(waits.map((w) => w.promise));
+      expect(waits.filter((w) => w.probe)).toHaveLength(1);
+      expect(await a!.waitForPermission()).toEqual({ probe: false });
+    });
+  });
+
+  it('re-opens with a doubled cool-down when the probe fails, and resets it on close', async () => {
+    await withBreakers(
+      [{ config: { ...config, failureThreshold: 1, cooldownMs: 100 } }],
+      async ([cb], redis, prefix) => {
+        const key = dataKey(prefix, 'circuit', 'acme');
+        await cb!.recordTransientFailure();
+        expect(await cb!.waitForPermission()).toEqual({ probe: true });
+        const failedAt = Date.now();
+        expect(await cb!.recordTransientFailure()).toBe('open');
+        expect(await redis.hget(key, 'cooldown')).toBe('200');
+        expect(await cb!.waitForPermission()).toEqual({ probe: true });
+        expect(Date.now() - failedAt).toBeGreaterThanOrEqual(190);
+        expect(await cb!.recordSuccess()).toBe('closed');
+        expect(await redis.exists(key)).toBe(0);
+        await cb!.recordTransientFailure();
+        expect(await redis.hget(key, 'cooldown')).toBe('100');
+      },
+    );
+  });
+
+  it('pauses for credentials (logging once across instances) until resumed', async () => {
+    const { logger, lines } = captureLogs();
+    const metrics = createMetrics();
+    const specs: Extra[] = [{ logger }, { logger, subscribe: true, metrics }];
+    await withBreakers(specs, async ([a, b], redis, prefix) => {
+      const results = await Promise.all([
+        a!.pauseForCredentials('401 from the API'),
+        b!.pauseForCredentials('401 again'),
+      ]);
+      expect(results).toEqual(['paused', 'paused']);
+      expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+      expect((await metrics.circuitState.get()).values[0]?.value).toBe(3);
+      const waiting = track(b!);
+      await sleep(100);
+      expect(waiting.settled).toBe(false);
+      expect(await resumeSpace(redis, prefix, 'acme')).toBe('paused');
+      await waiting.promise;
+      expect(waiting.probe).toBe(false);
+      expect(await readCircuitState(redis, prefix, 'acme')).toBe('closed');
+      expect((await metrics.circuitState.get()).values[0]?.value).toBe(0);
+    });
+  });
+
+  it('probes a paused space after pausedProbeMs, once at a time', async () => {
+    await withBreakers([{ pausedProbeMs: 200 }, { pausedProbeMs: 200 }], async ([a, b]) => {
+      await a!.pauseForCredentials('401');
+      const pausedAt = Date.now();
+      expect(await b!.state()).toBe('paused');
+      const waits = [track(a!), track(a!), track(b!), track(b!)];
+      await until(() => waits.some((w) => w.settled));
+      const first = waits.find((w) => w.settled)!;
+      expect(first.probe).toBe(true);
+      expect(first.at! - pausedAt).toBeGreaterThanOrEqual(190);
+      const prober = waits.indexOf(first) < 2 ? a! : b!;
+      // Rejected again: still paused, the next probe comes one period later.
+      expect(await prober.pauseForCredentials('401')).toBe('paused');
+      const rejectedAt = Date.now();
+      await until(() => waits.filter((w) => w.settled).length === 2);
+      const second = waits.filter((w) => w.settled && w !== first)[0]!;
+      expect(second.probe).toBe(true);
+      expect(second.at! - rejectedAt).toBeGreaterThanOrEqual(190);
+      const prober2 = waits.indexOf(second) < 2 ? a! : b!;
+      expect(await prober2.recordSuccess()).toBe('closed');
+      await Promise.all(waits.map((w) => w.promise));
+      expect(waits.filter((w) => w.probe)).toHaveLength(2);
+    });
+  });
+
+  it('hands the probe to another instance when the prober never reports (lease expiry)', async () => {
+    const spec: Extra = {
+      config: { ...config, failureThreshold: 1, cooldownMs: 100 },
+      probeLeaseMs: 200,
+    };
+    await withBreakers([spec, spec], async ([a, b]) => {
+      await a!.recordTransientFailure();
+      expect(await a!.waitForPermission()).toEqual({ probe: true });
+      const claimedAt = Date.now();
+      await a!.close(); // the prober's process dies without reporting
+      expect(await b!.state()).toBe('half-open');
+      expect(await b!.waitForPermission()).toEqual({ probe: true });
+      expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(190);
+      expect(await b!.recordSuccess()).toBe('closed');
+    });
+  });
+
+  it('rejects a waiter with the abort reason and keeps the others waiting', async () => {
+    await withBreakers(
+      [{ config: { ...config, failureThreshold: 1, cooldownMs: 5000, maxCooldownMs: 5000 } }],
+      async ([cb]) => {
+        await cb!.recordTransientFailure();
+        const controller = new AbortController();
+        const reason = new Error('shutting down');
+        const aborted = cb!.waitForPermission(controller.signal);
+        const other = track(cb!);
+        controller.abort(reason);
+        await expect(aborted).rejects.toBe(reason);
+        await expect(cb!.waitForPermission(AbortSignal.abort(reason))).rejects.toBe(reason);
+        await sleep(50);
+        expect(other.settled).toBe(false);
+        await cb!.close();
+        await cb!.close();
+        await other.promise;
+        expect(other.error).toBeInstanceOf(CircuitBreakerClosedError);
+      },
+    );
+  });
+
+  it('names the option and what is allowed in a bad option', () => {
+    const redis = new Redis(testRedisUrl(), { lazyConnect: true });
+    const base = { redis, prefix: '{x}', space: 'acme', config };
+    expect(() =>
+      createCircuitBreaker({ ...base, config: { ...config, failureThreshold: 0 } }),
+    ).toThrow(/`config.failureThreshold`.*from 1/);
+    expect(() => createCircuitBreaker({ ...base, pollMs: 0.5 })).toThrow(/`pollMs`/);
+    redis.disconnect();
+  });
+});
