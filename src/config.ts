@@ -68,6 +68,8 @@ export interface ConfbulkConfig {
   apiPort: number;
   /** Worker metrics/health port; undefined = no HTTP listener on workers. */
   metricsPort: number | undefined;
+  /** Worker metrics/health bind host (`0.0.0.0` in containers). @defaultValue 127.0.0.1 */
+  metricsHost: string;
   /** Secret used to sign completion webhooks (HMAC-SHA256). */
   webhookSecret: string | undefined;
   /** pino level. @defaultValue info */
@@ -88,6 +90,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   apiHost: '127.0.0.1',
   apiPort: 3000,
   metricsPort: undefined,
+  metricsHost: '127.0.0.1',
   webhookSecret: undefined,
   logLevel: 'info',
 };
@@ -343,6 +346,7 @@ export function loadConfig(
     apiHost: env.CONFBULK_API_HOST || DEFAULTS.apiHost,
     apiPort: intFrom(env, 'CONFBULK_API_PORT', 0, 65535) ?? DEFAULTS.apiPort,
     metricsPort: intFrom(env, 'CONFBULK_METRICS_PORT', 0, 65535) ?? DEFAULTS.metricsPort,
+    metricsHost: env.CONFBULK_METRICS_HOST || DEFAULTS.metricsHost,
     webhookSecret: env.CONFBULK_WEBHOOK_SECRET || DEFAULTS.webhookSecret,
     logLevel: env.LOG_LEVEL || file.logLevel || DEFAULTS.logLevel,
     ...overrides,

@@ -113,6 +113,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     const depths = Object.keys(config.spaces).map((space) => queues.queue(space));
     const listener = await startWorkerHttp({
       port: metricsPort,
+      host: config.metricsHost,
       metrics,
       redis: connection,
       queues: depths,

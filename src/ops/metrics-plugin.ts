@@ -1,0 +1,42 @@
+/**
+ * `GET /metrics`: the process's prom-client registry in Prometheus text format. Queue
+ * depths (`confbulk_queue_jobs{queue,state}`) are read from Redis on each scrape, so they
+ * are as fresh as the scrape and cost nothing between scrapes.
+ */
+import type { Queue } from 'bullmq';
+// For `schema.hide` (kept out of the OpenAPI document).
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Metrics } from '../metrics.js';
+
+export interface MetricsPluginOptions {
+  metrics: Metrics;
+  /** Queues whose job counts feed `confbulk_queue_jobs` on every scrape. */
+  queues?: Queue[];
+  /** Route path. @defaultValue `/metrics` */
+  path?: string;
+}
+
+/** Sets `queueJobs` from each queue's `getJobCounts()`. A queue that fails keeps its last values. */
+export async function refreshQueueGauges(metrics: Metrics, queues: Queue[]): Promise<void> {
+  await Promise.all(
+    queues.map(async (queue) => {
+      const counts = await queue.getJobCounts().catch(() => undefined);
+      for (const [state, count] of Object.entries(counts ?? {})) {
+        metrics.queueJobs.set({ queue: queue.name, state }, count);
+      }
+    }),
+  );
+}
+
+/** A fastify plugin serving the registry; register it with `app.register(metricsPlugin(...))`. */
+export function metricsPlugin(options: MetricsPluginOptions): FastifyPluginAsync {
+  const { metrics, queues = [], path = '/metrics' } = options;
+  return async (app) => {
+    app.get(path, { schema: { hide: true } }, async (_request, reply) => {
+      await refreshQueueGauges(metrics, queues);
+      const body = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(body);
+    });
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The queues operators look at: the updates queue of every configured space, the fan-out,
+ * the schedules and the dead letters. Opened on one shared (non-blocking) connection for
+ * `/metrics` gauges, readiness checks and the dashboard; nothing here consumes jobs.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, updatesQueueName } from '../queues.js';
+
+export interface OpsQueuesOptions {
+  /** A connection this module does not close. */
+  connection: Redis;
+  /** BullMQ key prefix. @defaultValue `{confbulk}` */
+  prefix?: string;
+  /** Space profile names; one updates queue each. */
+  spaces: string[];
+}
+
+export interface OpsQueues {
+  /** `updates.<space>` for each space, in the order given. */
+  updates: Queue[];
+  fanout: Queue;
+  schedules: Queue;
+  deadLetters: Queue;
+  /** Every queue above: updates first, then fan-out, schedules, dead letters. */
+  all: Queue[];
+  /** Closes the queues (not the shared connection). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens (without creating anything in Redis) the queues named in the module comment. */
+export function openOpsQueues(options: OpsQueuesOptions): OpsQueues {
+  const prefix = options.prefix ?? '{confbulk}';
+  const open = (name: string): Queue => new Queue(name, { connection: options.connection, prefix });
+  const updates = [...new Set(options.spaces)].map((space) => open(updatesQueueName(space)));
+  const fanout = open(QUEUE_NAMES.fanout);
+  const schedules = open(QUEUE_NAMES.schedules);
+  const deadLetters = open(QUEUE_NAMES.deadLetters);
+  const all = [...updates, fanout, schedules, deadLetters];
+  let closing: Promise<void> | undefined;
+  return {
+    updates,
+    fanout,
+    schedules,
+    deadLetters,
+    all,
+    close() {
+      closing ??= Promise.allSettled(all.map((q) => q.close())).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/**
+ * A readiness check for the API: true when at least one worker process is connected to
+ * one of `queues` (BullMQ names worker connections with CLIENT SETNAME and finds them
+ * with CLIENT LIST).
+ */
+export function workersRegisteredOn(queues: Queue[]): () => Promise<boolean> {
+  return async () => {
+    const counts = await Promise.all(queues.map((q) => q.getWorkersCount()));
+    return counts.some((n) => n > 0);
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The demo as a specification: against the mock, with trouble, everyone but the host ends
+ * up muted except the participants the API rejected (dead-lettered) and those who left; the
+ * summary agrees with the mock's final state; and a configured real space is never touched
+ * without an explicit conference.
+ */
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DemoRefusedError, runDemo } from '../../scripts/demo.js';
+import { parseDemoArgs } from '../../scripts/demo/options.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+const prefixes: string[] = [];
+
+afterAll(async () => {
+  const redis = new Redis(testRedisUrl());
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+describe('runDemo against the mock', () => {
+  it('mutes everyone but the host through outage, 429s, leavers and rejected calls', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const out = collector();
+    const summary = await runDemo({
+      participants: 200,
+      env: {},
+      redisUrl: testRedisUrl(),
+      prefix,
+      progress: 'lines',
+      out: out.stream,
+    });
+
+    expect(summary.mode).toBe('mock');
+    expect(summary.verified).toBe(true);
+    expect(summary.notMuted).toEqual([]);
+    expect(summary.total).toBe(199);
+    expect(summary.succeeded + summary.gone + summary.deadLettered + summary.superseded).toBe(199);
+
+    // The two rejected participants are dead letters, and the only ones.
+    expect(summary.trouble?.rejected).toHaveLength(2);
+    expect(summary.deadLetteredCallSids).toEqual(summary.trouble?.rejected);
+    expect(summary.deadLettered).toBe(2);
+
+    // Only leavers can be gone, and the mock's final state matches the counts.
+    const leavers = summary.trouble?.leavers ?? [];
+    expect(summary.gone).toBeLessThanOrEqual(leavers.length);
+    expect(summary.remaining).toBeGreaterThanOrEqual(200 - leavers.length);
+    expect(summary.hostUnmuted ?? true).toBe(true);
+    const unmutedPresent = summary.remaining - summary.mutedRemaining;
+    expect(unmutedPresent).toBe((summary.hostUnmuted === undefined ? 0 : 1) + 2);
+
+    // The trouble showed: 503s were retried, 429s were answered and more requests were sent.
+    expect(summary.retries).toBeGreaterThan(0);
+    expect(summary.rateLimited).toBeGreaterThan(0);
+    expect(summary.requests).toBeGreaterThan(summary.succeeded);
+    expect(summary.requestRate).toBeGreaterThan(0);
+    expect(summary.elapsedMs).toBeLessThan(20_000);
+
+    const text = out.text();
+    expect(text).toContain('trouble: the API answers 503');
+    expect(text).toContain('trouble: the API answers 429');
+    expect(text).toMatch(/muted \(succeeded\)\s+\d+/);
+    expect(text).toContain('Check: OK');
+    expect(text).toContain('/admin/queues');
+    expect(text).toContain('confbulk dlq list');
+  });
+});
+
+describe('runDemo with SIGNALWIRE_* set', () => {
+  const env = {
+    SIGNALWIRE_SPACE_URL: 'https://example.signalwire.com',
+    SIGNALWIRE_PROJECT_ID: 'project',
+    SIGNALWIRE_API_TOKEN: 'secret-token',
+  };
+
+  it('refuses to touch the real space unless a conference is named', async () => {
+    const out = collector();
+    await expect(runDemo({ env, out: out.stream })).rejects.toThrow(DemoRefusedError);
+    await expect(runDemo({ env, out: out.stream })).rejects.toThrow(/--conference/);
+    expect(out.text()).toBe('');
+  });
+
+  it('refuses --conference without a real space', async () => {
+    await expect(
+      runDemo({ env: {}, conferenceSid: '3fe57399-7fea-4692-9278-8c8a5fe0e97d' }),
+    ).rejects.toThrow(/SIGNALWIRE_SPACE_URL/);
+  });
+});
+
+describe('the demo command line', () => {
+  it('parses its flags and names the bad one', () => {
+    expect(
+      parseDemoArgs(['--participants', '50', '--rate-limit', '100/1s', '--no-trouble']).options,
+    ).toEqual({
+      participants: 50,
+      rateLimit: { count: 100, durationMs: 1000 },
+      trouble: false,
+    });
+    expect(() => parseDemoArgs(['--participants', '0'])).toThrow(
+      /--participants must be a whole number/,
+    );
+    expect(() => parseDemoArgs(['--conference', 'nope'])).toThrow(
+      /--conference must be a conference SID/,
+    );
+    expect(() => parseDemoArgs(['--bogus'])).toThrow();
+  });
+});
