@@ -14,7 +14,7 @@ import { createSignalWireClient } from '../../src/signalwire/client.js';
 import { DEMO_DEFAULTS, type DemoOptions } from './options.js';
 import { planTrouble, startMockScene, startTrouble } from './mock-scene.js';
 import { createDemoProgress, type DemoProgress } from './progress.js';
-import { startInProcessWorkers } from './stack.js';
+import { startWorkerStack } from '../../src/worker/stack.js';
 import { counterTotal, countsOf, verify, type DemoSummary, type FinalState } from './summary.js';
 
 /** What `runDemo` prepared for a run. */
@@ -55,7 +55,7 @@ async function muteAllButHost(
 ): Promise<{ batch: Batch; deadLettered: string[] }> {
   const { connection, metrics } = ctx;
   const progress = createDemoProgress(ctx.options.progress ?? DEMO_DEFAULTS.progress, ctx.out);
-  const workers = await startInProcessWorkers({ config, connection, metrics });
+  const workers = await startWorkerStack({ config, connection, metrics });
   const confbulk = await createConfbulk({ config, connection, pollMs: 100 });
   const deadLetters = new DeadLetters({ connection, prefix: config.prefix });
   try {

@@ -6,16 +6,14 @@
 import type { Redis } from 'ioredis';
 import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { ParticipantQueues } from '../jobs/enqueue.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { startWorkerHttp, type WorkerHttp } from '../ops/worker-http.js';
-import { producerWorkerParts } from '../producer/worker-parts.js';
 import { createRedis } from '../queues.js';
-import { SignalWireClients } from '../signalwire/clients.js';
 import { startProgressLog } from './progress.js';
-import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
+import type { StalledJobOptions, WorkerRuntime } from './runtime.js';
 import { closeAll } from './shutdown.js';
+import { startWorkerStack } from './stack.js';
 
 export interface WorkerProcessOptions {
   /** @defaultValue `loadConfig()` (defaults < CONFBULK_CONFIG file < environment) */
@@ -71,13 +69,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   connection.on('error', (err) =>
     logger.warn({ err: err.message }, 'Redis connection error (reconnecting)'),
   );
-  const clients = new SignalWireClients(config, { logger });
-  const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
   // Released in the reverse order of acquisition, like a stack.
   const acquired: [string, () => Promise<void>][] = [
     ['connection', () => connection.quit().then(() => undefined)],
-    ['API clients', () => clients.close()],
-    ['participant queues', () => queues.close()],
   ];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());
   const fail = async (err: unknown): Promise<never> => {
@@ -85,27 +79,16 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     throw err;
   };
 
-  const parts = await producerWorkerParts({
+  const stack = await startWorkerStack({
     config,
     connection,
     logger,
     metrics,
-    clients,
-    queues,
-  }).catch(fail);
-  acquired.push(['producer parts', () => parts.close()]);
-  const runtime = await startWorkerRuntime({
-    config,
-    connection,
-    logger,
-    metrics,
-    clients,
-    hooks: parts.hooks,
-    extraWorkers: parts.workers,
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.stalled && { stalled: options.stalled }),
   }).catch(fail);
-  acquired.push(['worker runtime', () => runtime.close()]);
+  acquired.push(['worker stack', () => stack.close()]);
+  const { runtime, queues } = stack;
 
   const metricsPort = options.metricsPort ?? config.metricsPort;
   let http: WorkerHttp | undefined;

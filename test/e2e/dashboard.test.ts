@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium } from '../../scripts/browser.js';
-import { startInProcessWorkers } from '../../scripts/demo/stack.js';
+import { startWorkerStack } from '../../src/worker/stack.js';
 import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
@@ -41,7 +41,7 @@ async function runBatchWithOneDeadLetter(
   const conference = mock.createConference(accountSid, { participants: 12 });
   const rejected = conference.callSids.at(-1) as string;
   mock.setFaults({ rejectCalls: { [rejected]: { status: 422, code: 21220 } } });
-  const workers = await startInProcessWorkers({ config, connection, metrics: createMetrics() });
+  const workers = await startWorkerStack({ config, connection, metrics: createMetrics() });
   const confbulk = await createConfbulk({ config, connection, pollMs: 50 });
   try {
     const handle = await confbulk.bulkAction({

@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { startInProcessWorkers } from '../../scripts/demo/stack.js';
+import { startWorkerStack } from '../../src/worker/stack.js';
 import { loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/metrics.js';
 import { startMock } from '../../src/mock/index.js';
@@ -58,7 +58,7 @@ describe('/metrics after a batch', () => {
     const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     const metrics = createMetrics();
     const queues = openOpsQueues({ connection, prefix, spaces: ['default'] });
-    const workers = await startInProcessWorkers({ config, connection, metrics });
+    const workers = await startWorkerStack({ config, connection, metrics });
     const http = await startWorkerHttp({ port: 0, metrics, redis: connection, queues: queues.all });
     const confbulk = await createConfbulk({ config, connection, pollMs: 50 });
     let burst: NodeJS.Timeout | undefined;

@@ -4,9 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { DEFAULTS, type ConfbulkConfig } from '../../src/config.js';
-import { ParticipantQueues } from '../../src/jobs/enqueue.js';
-import { silentLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
+import type { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import {
   mockSpaceProfile,
   startMock,
@@ -15,9 +13,8 @@ import {
 } from '../../src/mock/index.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import type { Confbulk } from '../../src/producer/types.js';
-import { producerWorkerParts, type ProducerWorkerParts } from '../../src/producer/worker-parts.js';
-import { SignalWireClients } from '../../src/signalwire/clients.js';
-import { startWorkerRuntime, type WorkerRuntime } from '../../src/worker/runtime.js';
+import type { WorkerRuntime } from '../../src/worker/runtime.js';
+import { startWorkerStack } from '../../src/worker/stack.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret';
@@ -73,7 +70,6 @@ export interface Scene {
 
 export interface Workers {
   runtime: WorkerRuntime;
-  parts: ProducerWorkerParts;
   queues: ParticipantQueues;
   stop(): Promise<void>;
 }
@@ -123,32 +119,19 @@ async function startWorkers(
   concurrency?: number,
 ): Promise<Workers> {
   const connection = redis.duplicate();
-  const logger = silentLogger;
-  const metrics = createMetrics();
-  const clients = new SignalWireClients(config, { logger });
-  const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
-  const parts = await producerWorkerParts({ config, connection, logger, metrics, clients, queues });
-  const runtime = await startWorkerRuntime({
+  const stack = await startWorkerStack({
     config,
     connection,
-    logger,
-    metrics,
-    clients,
-    hooks: parts.hooks,
-    extraWorkers: parts.workers,
     ...(concurrency !== undefined && { concurrency }),
     stalled: { lockDurationMs: 5000, stalledIntervalMs: 2000 },
   });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await runtime.close(3000).catch(() => {});
-      await parts.close().catch(() => {});
-      await queues.close().catch(() => {});
-      await clients.close().catch(() => {});
+      await stack.close(3000).catch(() => {});
       await connection.quit().catch(() => connection.disconnect());
     })());
-  return { runtime, parts, queues, stop };
+  return { runtime: stack.runtime, queues: stack.queues, stop };
 }
 
 /** Polls `check` until it is true or `timeoutMs` passed. */

@@ -1,0 +1,94 @@
+/**
+ * Everything a worker runs, wired together: API clients, participant queues, the
+ * producer's worker parts (fan-out, schedules, webhooks, latest-intent-wins hooks) and the
+ * worker runtime. `confbulk worker` (src/worker/process.ts) adds the process concerns
+ * around it (signals, metrics listener, progress line); the demo and tests run it in
+ * process.
+ */
+import type { Redis } from 'ioredis';
+import type { ConfbulkConfig } from '../config.js';
+import { ParticipantQueues } from '../jobs/enqueue.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { producerWorkerParts } from '../producer/worker-parts.js';
+import { SignalWireClients } from '../signalwire/clients.js';
+import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
+import { closeAll } from './shutdown.js';
+
+export interface WorkerStackOptions {
+  config: ConfbulkConfig;
+  /** Shared connection; not closed by `close()`. */
+  connection: Redis;
+  /** @defaultValue silent */
+  logger?: Logger;
+  /** @defaultValue a fresh registry */
+  metrics?: Metrics;
+  /** Participant jobs in flight per space. @defaultValue `config.concurrency` */
+  concurrency?: number;
+  stalled?: StalledJobOptions;
+}
+
+export interface WorkerStack {
+  readonly runtime: WorkerRuntime;
+  readonly queues: ParticipantQueues;
+  readonly clients: SignalWireClients;
+  readonly metrics: Metrics;
+  /**
+   * Stops the workers gracefully (bounded by `timeoutMs`, default
+   * `config.shutdownTimeoutMs`), then closes what the stack opened. Idempotent.
+   */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the stack; resolves once its workers are connected. */
+export async function startWorkerStack(options: WorkerStackOptions): Promise<WorkerStack> {
+  const { config, connection } = options;
+  const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ?? createMetrics();
+  const clients = new SignalWireClients(config, { logger });
+  const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
+  // Released in the reverse order of acquisition.
+  const acquired: [string, (timeoutMs?: number) => Promise<void>][] = [
+    ['API clients', () => clients.close()],
+    ['participant queues', () => queues.close()],
+  ];
+  const release = (timeoutMs?: number): Promise<void> =>
+    closeAll(
+      logger,
+      [...acquired].reverse().map(([name, step]) => [name, () => step(timeoutMs)] as const),
+    );
+  try {
+    const parts = await producerWorkerParts({
+      config,
+      connection,
+      logger,
+      metrics,
+      clients,
+      queues,
+    });
+    acquired.push(['producer parts', () => parts.close()]);
+    const runtime = await startWorkerRuntime({
+      config,
+      connection,
+      logger,
+      metrics,
+      clients,
+      hooks: parts.hooks,
+      extraWorkers: parts.workers,
+      ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+      ...(options.stalled && { stalled: options.stalled }),
+    });
+    acquired.push(['worker runtime', (timeoutMs) => runtime.close(timeoutMs)]);
+    let closing: Promise<void> | undefined;
+    return {
+      runtime,
+      queues,
+      clients,
+      metrics,
+      close: (timeoutMs) => (closing ??= release(timeoutMs)),
+    };
+  } catch (err) {
+    await release().catch(() => {});
+    throw err;
+  }
+}
