@@ -89,7 +89,7 @@ describe('bulk actions end to end', () => {
     });
   });
 
-  it('applies every action to its participants, leaving the except list alone', async () => {
+  it('applies every action to a conference of 2,500 participants, leaving the except list alone', async () => {
     await withWorkers(async ({ mock, account, confbulk }) => {
       const coached = mock.createConference(account.accountSid, { participants: 1 })
         .callSids[0] as string;
@@ -120,8 +120,8 @@ describe('bulk actions end to end', () => {
       for (const [action, params, applied] of cases) {
         // hold-music only reaches participants on hold: start everyone on hold for it.
         const conference = mock.createConference(account.accountSid, {
-          participants: 60,
-          hold: action === 'hold-music' ? 60 : 0,
+          participants: 2500,
+          hold: action === 'hold-music' ? 2500 : 0,
         });
         const except = conference.callSids.slice(0, 2);
         const handle = await confbulk.bulkAction({
@@ -129,8 +129,8 @@ describe('bulk actions end to end', () => {
           target: { conferenceSid: conference.sid, except },
           ...(params && { params }),
         });
-        const batch = await handle.completed({ timeoutMs: 30_000 });
-        expect(batch.counts, action).toMatchObject({ total: 58, succeeded: 58, pending: 0 });
+        const batch = await handle.completed({ timeoutMs: 60_000 });
+        expect(batch.counts, action).toMatchObject({ total: 2498, succeeded: 2498, pending: 0 });
         const all = mock.participants(conference.sid, { includeGone: true });
         expect(
           all.filter((p) => !except.includes(p.callSid) && !applied(p)),
@@ -142,7 +142,7 @@ describe('bulk actions end to end', () => {
         ).toEqual([]);
       }
     });
-  });
+  }, 180_000);
 
   it('targets a conference by friendly name and an explicit list of calls', async () => {
     await withWorkers(async ({ mock, account, confbulk }) => {
