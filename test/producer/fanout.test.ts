@@ -96,7 +96,7 @@ describe('fan-out', () => {
     );
   });
 
-  it('enqueues 10,000 participants in about a second', async () => {
+  it('enqueues all 10,000 participants of a large conference', async () => {
     await withScene(
       async (scene) => {
         const { mock, account, confbulk } = scene as Required<Scene>;
@@ -111,15 +111,14 @@ describe('fan-out', () => {
             prefix: scene.prefix,
           });
           try {
-            let result: { ms: number; total: number } | undefined;
+            let result: { total: number } | undefined;
             const deadline = Date.now() + 30_000;
             while (!result && Date.now() < deadline) {
               result = (await fanoutQueue.getJob(handle.id))?.returnvalue as typeof result;
               if (!result) await new Promise((r) => setTimeout(r, 25));
             }
-            console.log(`fan-out of 10,000 participants: ${result?.ms} ms`);
+            // Its speed (about a second) is measured by `npm run bench` (mass mute).
             expect(result?.total).toBe(10_000);
-            expect(result?.ms).toBeLessThan(8000); // ~1 s on an idle 2-core machine; tolerant of a shared one
           } finally {
             await fanoutQueue.close();
           }
