@@ -50,9 +50,6 @@ describe('bulk actions end to end', () => {
       expect(muted.counts.superseded + muted.counts.succeeded).toBe(2498);
       expect(unmuted.counts).toMatchObject({ total: 2498, succeeded: 2498, pending: 0 });
       const posts = mock.requestLog(since).filter((r) => r.method === 'POST');
-      console.log(
-        `mute then unmute of 2,498: ${posts.length} POSTs, mute ${JSON.stringify(muted.counts)}, ${Date.parse(unmuted.finishedAt ?? '') - Date.parse(muted.createdAt)} ms`,
-      );
       expect(posts.length).toBeLessThanOrEqual(2498 * 1.1);
       expect(posts.some((r) => hosts.includes(r.callSid as string))).toBe(false);
       // Whatever was sent, the last request for each participant was the unmute.
