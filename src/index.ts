@@ -51,6 +51,7 @@ export {
   type WorkerRuntime,
   type WorkerRuntimeOptions,
 } from './worker/runtime.js';
+export { startWorkerStack, type WorkerStack, type WorkerStackOptions } from './worker/stack.js';
 export {
   producerWorkerParts,
   type ProducerWorkerContext,
