@@ -38,3 +38,20 @@ export function createRedis(url: string, extra: RedisOptions = {}): Redis {
     ...extra,
   });
 }
+
+/**
+ * Closes a connection: QUIT when it is connected (pending replies arrive first), otherwise
+ * disconnect at once. QUIT on a connection that never came up would wait in the offline
+ * queue forever, since `createRedis` connections retry without end.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}

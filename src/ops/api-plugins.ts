@@ -8,7 +8,7 @@ import type { ConfbulkConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { ExtraPlugin } from '../http/app.js';
 import type { Metrics } from '../metrics.js';
-import { createRedis } from '../queues.js';
+import { closeRedis, createRedis } from '../queues.js';
 import { dashboardPlugin } from './dashboard/plugin.js';
 import { healthPlugin } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
@@ -80,7 +80,7 @@ export function apiOps(options: ApiOpsOptions): ApiOps {
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     await queues.close();
-    if (owned) await redis.quit().catch(() => redis.disconnect());
+    if (owned) await closeRedis(redis);
   };
   return {
     plugins,

@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ConfbulkConfig } from '../config.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { createRedis, QUEUE_NAMES } from '../queues.js';
+import { closeRedis, createRedis, QUEUE_NAMES } from '../queues.js';
 import { BatchStore } from './batches.js';
 import { BulkActionSubmitter } from './bulk-action.js';
 import { ProducerKeys } from './keys.js';
@@ -48,11 +48,18 @@ function checkLimit(limit: number): number {
 /** How long `createConfbulk` waits for Redis to answer. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-async function answersWithin(redis: Redis, ms: number): Promise<void> {
+async function answersWithin(redis: Redis, ms: number, url: string | undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  const where = url ? ` at ${new URL(url).host}` : '';
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`Redis did not answer within ${ms} ms; check REDIS_URL`)),
+      () =>
+        reject(
+          new ConfigError(
+            `Redis${where} did not answer within ${ms} ms: check REDIS_URL and that the server is up`,
+            'REDIS_URL',
+          ),
+        ),
       ms,
     );
   });
@@ -74,6 +81,11 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     );
   }
   const connection = options.connection ?? createRedis(config.redisUrl as string);
+  if (!options.connection) {
+    connection.on('error', (err: Error) =>
+      logger.debug({ err: err.message }, 'Redis connection error (reconnecting)'),
+    );
+  }
   const keys = new ProducerKeys(config.prefix);
   const batches = new BatchStore({ redis: connection, keys });
   // Queues open on first use: a producer that only reads, or whose requests are all
@@ -109,13 +121,17 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
       waiter.close(),
       ...[...queues.values()].map((q) => q.close()),
     ]);
-    if (!options.connection) await connection.quit().catch(() => connection.disconnect());
+    if (!options.connection) await closeRedis(connection);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
 
   try {
-    await answersWithin(connection, CONNECT_TIMEOUT_MS);
+    await answersWithin(
+      connection,
+      CONNECT_TIMEOUT_MS,
+      options.connection ? undefined : config.redisUrl,
+    );
   } catch (err) {
     await close().catch(() => {});
     throw err;

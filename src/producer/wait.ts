@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { closeRedis } from '../queues.js';
 import type { BatchStore } from './batches.js';
 import type { BatchEvent } from './completion.js';
 import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
@@ -62,7 +63,7 @@ export class BatchWaiter {
     this.#closed = true;
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeRedis(subscriber);
   }
 
   #subscribe(): Promise<void> {

@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { startWorkerHttp, type WorkerHttp } from '../ops/worker-http.js';
-import { createRedis } from '../queues.js';
+import { closeRedis, createRedis } from '../queues.js';
 import { startProgressLog } from './progress.js';
 import type { StalledJobOptions, WorkerRuntime } from './runtime.js';
 import { closeAll } from './shutdown.js';
@@ -71,7 +71,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   );
   // Released in the reverse order of acquisition, like a stack.
   const acquired: [string, () => Promise<void>][] = [
-    ['connection', () => connection.quit().then(() => undefined)],
+    ['connection', () => closeRedis(connection)],
   ];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());
   const fail = async (err: unknown): Promise<never> => {

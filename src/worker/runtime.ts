@@ -15,7 +15,7 @@ import { AttemptHistory } from '../dead-letters/attempt-history.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { createRedis, updatesQueueName } from '../queues.js';
+import { closeRedis, createRedis, updatesQueueName } from '../queues.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { confbulkBackoffStrategy } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
@@ -266,17 +266,9 @@ class Runtime implements WorkerRuntime {
       ...[...this.circuits.values()].map((c) => ['circuit breaker', () => c.close()] as const),
       ['dead letters', () => this.#deadLetters.close()],
       ['API clients', () => (this.#o.clients ? Promise.resolve() : this.#clients.close())],
-      ['subscriber connection', () => quit(this.#subscriber)],
-      ['connection', () => (this.#o.connection ? Promise.resolve() : quit(this.#connection))],
+      ['subscriber connection', () => closeRedis(this.#subscriber)],
+      ['connection', () => (this.#o.connection ? Promise.resolve() : closeRedis(this.#connection))],
     ]);
-  }
-}
-
-async function quit(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect();
   }
 }
 

@@ -99,6 +99,18 @@ describe('invalid input', () => {
     }
   });
 
+  it('reports bad input before connecting, and an unreachable Redis with exit 2', async () => {
+    const env = cliEnv('{unused}', { REDIS_URL: 'redis://127.0.0.1:1' });
+    const started = Date.now();
+    const bad = await confbulk(env, 'mute', '--conference', 'not-a-sid');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/target\.conferenceSid/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const unreachable = await confbulk(env, 'mute', ...conf);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/Redis at 127\.0\.0\.1:1 did not answer.*REDIS_URL/);
+  }, 30_000);
+
   it('exits 2 for configuration errors in the environment', async () => {
     const { code, stderr } = await confbulk(
       cliEnv('{unused}', { CONFBULK_RATE_LIMIT: 'fast' }),

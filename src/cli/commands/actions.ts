@@ -16,6 +16,7 @@ import {
 import { describeTarget, waitAndReport } from '../batch-report.js';
 import type { CliContext } from '../io.js';
 import { parseSeconds } from '../options.js';
+import { validateBulkActionRequest } from '../../producer/request-schema.js';
 import { withConfbulk } from '../resources.js';
 
 interface RunFlags {
@@ -30,6 +31,8 @@ async function runAction(
   opts: ActionOptionValues & RunFlags,
 ): Promise<void> {
   const request = requestFromOptions(spec, opts);
+  // Checked before connecting: bad input is reported at once, even when Redis is down.
+  validateBulkActionRequest(ctx.getConfig(), request);
   await withConfbulk(ctx, async (confbulk) => {
     const handle = await confbulk.bulkAction(request);
     if (opts.wait) {

@@ -17,6 +17,7 @@ import {
 } from '../action-options.js';
 import { describeTarget } from '../batch-report.js';
 import { EXIT, type CliContext } from '../io.js';
+import { validateScheduleSpec } from '../../producer/schedules.js';
 import { withConfbulk } from '../resources.js';
 
 interface WhenFlags {
@@ -80,6 +81,8 @@ function registerAdd(schedule: Command, ctx: CliContext): void {
       .option('--json', 'print the schedule as JSON')
       .action(async (opts: ActionOptionValues & WhenFlags) => {
         const scheduleSpec = specFromOptions(spec, opts);
+        // Checked before connecting: bad input is reported at once, even when Redis is down.
+        validateScheduleSpec(ctx.getConfig(), scheduleSpec);
         await withConfbulk(ctx, async (confbulk) => {
           const saved = await confbulk.schedules.add(scheduleSpec);
           if (opts.json) ctx.json(saved);
