@@ -4,6 +4,7 @@
  * its Lua scripts may touch any of its keys.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError } from './errors.js';
 
 export const QUEUE_NAMES = {
   /** One job per batch: list the participants and enqueue their updates. */
@@ -53,5 +54,61 @@ export async function closeRedis(redis: Redis): Promise<void> {
     await redis.quit();
   } catch {
     redis.disconnect();
+  }
+}
+
+/** How long a command waits for Redis to answer before giving up. */
+export const REDIS_ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves once `redis` answers PING; otherwise rejects after `ms` with a ConfigError that
+ * names REDIS_URL and the host (never its password). Short-lived commands use it so that an
+ * unreachable Redis ends them with a clear message instead of an endless reconnect loop.
+ */
+export async function redisAnswers(
+  redis: Redis,
+  url: string | undefined,
+  ms = REDIS_ANSWER_TIMEOUT_MS,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const where = url ? ` at ${new URL(url).host}` : '';
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConfigError(
+            `Redis${where} did not answer within ${ms} ms: check REDIS_URL and that the server is up`,
+            'REDIS_URL',
+          ),
+        ),
+      ms,
+    );
+  });
+  const ping = redis.ping().catch((err: Error) => {
+    throw new ConfigError(
+      `Redis${where} cannot be reached (${err.message}): check REDIS_URL and that the server is up`,
+      'REDIS_URL',
+    );
+  });
+  try {
+    await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A connection for a short-lived command: connection errors are left to `redisAnswers`
+ * (not printed by ioredis as unhandled), and it is known to answer when this resolves.
+ */
+export async function connectForCommand(url: string, extra: RedisOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, extra);
+  redis.on('error', () => {});
+  try {
+    await redisAnswers(redis, url);
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw err;
   }
 }

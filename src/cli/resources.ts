@@ -44,8 +44,8 @@ export async function withRedis<T>(
   fn: (redis: Redis, prefix: string) => Promise<T>,
 ): Promise<T> {
   const config = ctx.getRedisConfig();
-  const { createRedis } = await import('../queues.js');
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const { connectForCommand } = await import('../queues.js');
+  const redis = await connectForCommand(config.redisUrl, { maxRetriesPerRequest: 3 });
   try {
     return await fn(redis, config.prefix);
   } finally {

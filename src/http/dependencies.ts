@@ -28,12 +28,12 @@ export interface OpenDeadLetters {
 export async function openDeadLetters(
   config: ConfbulkConfig & { redisUrl: string },
 ): Promise<OpenDeadLetters> {
-  const [{ createRedis }, { ParticipantQueues }, { DeadLetters }] = await Promise.all([
+  const [{ connectForCommand }, { ParticipantQueues }, { DeadLetters }] = await Promise.all([
     import('../queues.js'),
     import('../jobs/enqueue.js'),
     import('../dead-letters/dead-letters.js'),
   ]);
-  const connection = createRedis(config.redisUrl);
+  const connection = await connectForCommand(config.redisUrl);
   const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
   const deadLetters = new DeadLetters({ connection, prefix: config.prefix, queues });
   let closing: Promise<void> | undefined;

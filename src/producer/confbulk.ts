@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ConfbulkConfig } from '../config.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { closeRedis, createRedis, QUEUE_NAMES } from '../queues.js';
+import { closeRedis, createRedis, QUEUE_NAMES, redisAnswers } from '../queues.js';
 import { BatchStore } from './batches.js';
 import { BulkActionSubmitter } from './bulk-action.js';
 import { ProducerKeys } from './keys.js';
@@ -43,31 +43,6 @@ function checkLimit(limit: number): number {
     );
   }
   return limit;
-}
-
-/** How long `createConfbulk` waits for Redis to answer. */
-const CONNECT_TIMEOUT_MS = 10_000;
-
-async function answersWithin(redis: Redis, ms: number, url: string | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const where = url ? ` at ${new URL(url).host}` : '';
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ConfigError(
-            `Redis${where} did not answer within ${ms} ms: check REDIS_URL and that the server is up`,
-            'REDIS_URL',
-          ),
-        ),
-      ms,
-    );
-  });
-  try {
-    await Promise.race([redis.ping(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Opens a producer. Resolves once Redis answers. */
@@ -127,11 +102,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
   };
 
   try {
-    await answersWithin(
-      connection,
-      CONNECT_TIMEOUT_MS,
-      options.connection ? undefined : config.redisUrl,
-    );
+    await redisAnswers(connection, options.connection ? undefined : config.redisUrl);
   } catch (err) {
     await close().catch(() => {});
     throw err;

@@ -70,9 +70,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     logger.warn({ err: err.message }, 'Redis connection error (reconnecting)'),
   );
   // Released in the reverse order of acquisition, like a stack.
-  const acquired: [string, () => Promise<void>][] = [
-    ['connection', () => closeRedis(connection)],
-  ];
+  const acquired: [string, () => Promise<void>][] = [['connection', () => closeRedis(connection)]];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());
   const fail = async (err: unknown): Promise<never> => {
     await releaseAll().catch(() => {});
