@@ -1,0 +1,145 @@
+/**
+ * `npm run bench`: confbulk's benchmarks, each beside a baseline measured in the same run
+ * on the same mock. Every scenario prints a table and its targets, and writes
+ * `bench-results/<scenario>.json` with the machine, load average and versions.
+ *
+ *   npm run bench                          every scenario, full size (< 10 min on 2 cores)
+ *   npm run bench -- --quick               CI sizes (about a minute)
+ *   npm run bench -- --scenario rate       one scenario (repeat the flag for more)
+ *   npm run bench -- --strict              exit 1 when a target is missed
+ *
+ * Scenarios: overhead, rate, mass-mute, memory. Needs no Redis: each scenario starts a
+ * private redis-server (scripts/redis.ts) and stops it.
+ */
+import { parseArgs } from 'node:util';
+import { massMute } from './mass-mute.js';
+import { memory } from './memory.js';
+import { overhead } from './overhead.js';
+import { rateExactness } from './rate.js';
+import { installExitHandlers, stopAllChildren } from './support/processes.js';
+import { describeMachine, machineInfo, roundLoad, writeJson } from './support/results.js';
+import type { Scenario, ScenarioResult } from './support/scenario.js';
+import { markdownTable, printTable } from './support/table.js';
+
+const SCENARIOS: Scenario[] = [overhead, rateExactness, massMute, memory];
+
+const USAGE = `Usage: npm run bench -- [--quick] [--scenario NAME]... [--strict]
+
+  --quick           CI sizes: fewer jobs and shorter runs
+  --scenario NAME   run only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
+  --strict          exit 1 when a published target is missed
+  -h, --help        this text
+
+Results: a table per scenario on stdout, JSON in bench-results/<scenario>.json.`;
+
+interface Options {
+  quick: boolean;
+  strict: boolean;
+  scenarios: Scenario[];
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      scenario: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const names = [...(values.scenario ?? []), ...positionals];
+  for (const name of names) {
+    if (!SCENARIOS.some((s) => s.name === name)) {
+      throw new TypeError(
+        `unknown scenario '${name}'; scenarios are: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+      );
+    }
+  }
+  return {
+    quick: values.quick,
+    strict: values.strict,
+    scenarios: names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS,
+  };
+}
+
+function report(scenario: Scenario, result: ScenarioResult): void {
+  printTable(`## ${scenario.title}`, result.rows);
+  if (result.targets.length > 0) {
+    const targets = result.targets.map((t) => ({
+      target: t.what,
+      wanted: t.target,
+      got: t.got,
+      met: t.met ? 'yes' : 'NO',
+    }));
+    console.log(`${markdownTable(targets)}\n`);
+  }
+  for (const note of result.notes) console.log(`- ${note}`);
+}
+
+async function runScenario(scenario: Scenario, quick: boolean): Promise<ScenarioResult> {
+  const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
+  const started = Date.now();
+  const loadBefore = roundLoad();
+  log(
+    `${scenario.name}: starting (${quick ? 'quick' : 'full'}; load average ${loadBefore.join(' / ')})`,
+  );
+  const result = await scenario.run({ quick, log });
+  const machine = { ...machineInfo(result.redis), loadAverage: loadBefore };
+  report(scenario, result);
+  const path = writeJson('bench-results', scenario.name, {
+    scenario: scenario.name,
+    title: scenario.title,
+    quick,
+    machine,
+    loadAverageAfter: roundLoad(),
+    durationMs: Date.now() - started,
+    targets: result.targets,
+    notes: result.notes,
+    rows: result.rows,
+    data: result.data,
+  });
+  console.log(
+    `\n${describeMachine(machine)}; took ${((Date.now() - started) / 1000).toFixed(0)} s -> ${path}`,
+  );
+  return result;
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return;
+  }
+  installExitHandlers();
+  const started = Date.now();
+  let missed = 0;
+  try {
+    for (const scenario of options.scenarios) {
+      const result = await runScenario(scenario, options.quick);
+      missed += result.targets.filter((t) => !t.met).length;
+    }
+  } finally {
+    await stopAllChildren();
+  }
+  console.log(
+    `\nbench finished in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+      `${missed === 0 ? 'every target met' : `${missed} target(s) missed (see the tables)`}`,
+  );
+  if (missed > 0 && options.strict) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+/**
+ * Rate exactness: does the whole of N worker processes stay within a limit in every
+ * sliding window, as a server counting in sliding windows (SignalWire, the mock) sees it,
+ * while using nearly all of it? Measured from the arrival time of every POST in the mock's
+ * request log, for 1, 2 and 4 `workers/worker.ts` processes, with the mock enforcing the
+ * same limit and answering after 80 ms +- 10 ms. Beside it, bare BullMQ workers with
+ * BullMQ's own `limiter: { max, duration }` on the same setup.
+ */
+import type { RateLimitSpec } from '../../src/config.js';
+import type { Scenario, Target } from './support/scenario.js';
+import { withStack, type Stack, type Worker } from './support/stack.js';
+import { ratio, type Row } from './support/table.js';
+import { maxInWindow, postTimes, ratePerSecond, until } from './support/window.js';
+
+type Implementation = 'confbulk' | 'BullMQ limiter';
+
+interface Run {
+  implementation: Implementation;
+  limit: RateLimitSpec;
+  processes: number;
+  jobs: number;
+  posts: number;
+  achievedPerSecond: number;
+  achievedOfLimit: number;
+  maxWindow: number;
+  maxWindowOfLimit: number;
+  rateLimited: number;
+}
+
+const LIMITS: RateLimitSpec[] = [
+  { count: 1380, durationMs: 1000 },
+  { count: 200, durationMs: 1000 },
+];
+/** Jobs in flight per process: enough for 1,380/s at 80 ms in one process. */
+const CONCURRENCY = 200;
+const LATENCY = { latencyMs: 70, jitterMs: 20 };
+
+function spawn(
+  stack: Stack,
+  implementation: Implementation,
+  limit: RateLimitSpec,
+  i: number,
+): Worker {
+  const name = `${implementation} ${i + 1}`;
+  return implementation === 'confbulk'
+    ? stack.spawnWorker({
+        name,
+        env: {
+          CONFBULK_CONCURRENCY: String(CONCURRENCY),
+          CONFBULK_RATE_LIMIT: `${limit.count}/${limit.durationMs}ms`,
+        },
+      })
+    : stack.spawnBareWorker({
+        name,
+        env: {
+          BENCH_CONCURRENCY: String(CONCURRENCY),
+          BENCH_LIMIT: `${limit.count}/${limit.durationMs}`,
+        },
+      });
+}
+
+async function runOnce(
+  stack: Stack,
+  implementation: Implementation,
+  limit: RateLimitSpec,
+  processes: number,
+  seconds: number,
+): Promise<Run> {
+  await stack.reset();
+  stack.mock.setRateLimit(limit);
+  stack.mock.setFaults(LATENCY);
+  // Jobs first: enqueueing serialises thousands of jobs in this process, which also runs
+  // the mock, and would delay (and bunch up) the arrival times it stamps.
+  const jobs = Math.round((limit.count * seconds * 1000) / limit.durationMs);
+  const queue = stack.queues().queue('default');
+  await stack.queues().addJobs(stack.jobs(`rate-${processes}`).slice(0, jobs));
+  const workers = Array.from({ length: processes }, (_, i) =>
+    spawn(stack, implementation, limit, i),
+  );
+  await Promise.all(workers.map((w) => w.ready()));
+  await until(
+    async () => (await queue.getJobCountByTypes('completed')) >= jobs,
+    seconds * 4000 + 60_000,
+    `${jobs} jobs through ${processes} ${implementation} process(es)`,
+    100,
+  );
+  await Promise.all(workers.map((w) => w.stop()));
+  const times = postTimes(stack.mock.requestLog());
+  const perSecond = ratePerSecond(times);
+  const limitPerSecond = (limit.count * 1000) / limit.durationMs;
+  const maxWindow = maxInWindow(times, limit.durationMs);
+  return {
+    implementation,
+    limit,
+    processes,
+    jobs,
+    posts: times.length,
+    achievedPerSecond: perSecond,
+    achievedOfLimit: perSecond / limitPerSecond,
+    maxWindow,
+    maxWindowOfLimit: maxWindow / limit.count,
+    rateLimited: stack.mock.counters().rateLimited,
+  };
+}
+
+function targetsOf(runs: Run[]): Target[] {
+  const ours = runs.filter((r) => r.implementation === 'confbulk');
+  const worstAchieved = Math.min(...ours.map((r) => r.achievedOfLimit));
+  const worstWindow = Math.max(...ours.map((r) => r.maxWindowOfLimit));
+  const limited = ours.reduce((s, r) => s + r.rateLimited, 0);
+  return [
+    {
+      what: 'confbulk achieved rate / limit (lowest run)',
+      target: '>= 0.97',
+      got: worstAchieved.toFixed(3),
+      met: worstAchieved >= 0.97,
+    },
+    {
+      what: 'confbulk busiest sliding window / limit (highest run)',
+      target: '<= 1.0',
+      got: worstWindow.toFixed(3),
+      met: worstWindow <= 1,
+    },
+    {
+      what: 'confbulk 429s received (all runs)',
+      target: '0',
+      got: String(limited),
+      met: limited === 0,
+    },
+  ];
+}
+
+export const rateExactness: Scenario = {
+  name: 'rate',
+  title:
+    'Rate exactness: 1, 2, 4 worker processes vs BullMQ limiter (mock: same limit, 80 ms +- 10 ms)',
+  async run({ quick, log }) {
+    const seconds = quick ? 3 : 8;
+    const processCounts = quick ? [1, 2] : [1, 2, 4];
+    const participants = Math.max(
+      ...LIMITS.map((l) => Math.round((l.count * seconds * 1000) / l.durationMs)),
+    );
+    return withStack({ participants }, async (stack) => {
+      const runs: Run[] = [];
+      for (const limit of LIMITS) {
+        for (const processes of processCounts) {
+          for (const implementation of ['confbulk', 'BullMQ limiter'] as const) {
+            const run = await runOnce(stack, implementation, limit, processes, seconds);
+            log(
+              `rate: ${implementation} ${limit.count}/${limit.durationMs}ms x${processes}: ` +
+                `${run.achievedPerSecond.toFixed(0)}/s, busiest window ${run.maxWindow}, 429s ${run.rateLimited}`,
+            );
+            runs.push(run);
+          }
+        }
+      }
+      const rows: Row[] = runs.map((r) => ({
+        implementation: r.implementation,
+        limit: `${r.limit.count}/${r.limit.durationMs / 1000}s`,
+        processes: r.processes,
+        POSTs: r.posts,
+        'achieved/s': Math.round(r.achievedPerSecond),
+        'achieved / limit': ratio(r.achievedOfLimit),
+        'busiest window': r.maxWindow,
+        'busiest window / limit': ratio(r.maxWindowOfLimit),
+        '429s': r.rateLimited,
+      }));
+      return {
+        redis: stack.redis.version,
+        rows,
+        targets: targetsOf(runs),
+        notes: [
+          `${seconds} s of jobs at the limit per run; ${CONCURRENCY} jobs in flight per process; the mock enforces the same limit in sliding windows.`,
+          "Achieved rate = (POSTs - 1) / (last POST - first POST); busiest window = most POST arrivals in any window of the limit's duration, computed exactly from the mock's log.",
+          'BullMQ limiter rows: bare BullMQ workers with `limiter: { max, duration }`, not retrying 429s (their POSTs are counted as sent).',
+        ],
+        data: { seconds, concurrency: CONCURRENCY, latency: LATENCY, runs },
+      };
+    });
+  },
+};
