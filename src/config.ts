@@ -50,6 +50,12 @@ export interface ConfbulkConfig {
   spaces: Record<string, SpaceConfig>;
   /** Default rate limit of a space. @defaultValue 1200 per 1 s */
   rateLimit: RateLimitSpec;
+  /**
+   * Jitter budget of the rate limiter in ms: how much later than its slot, compared with
+   * other requests, a request may reach the API (late grants, event loops, network, the
+   * API's own scheduling). Slots are `(window + jitter) / count` apart. @defaultValue 25
+   */
+  rateJitterMs: number;
   /** Participant updates in flight per worker process. @defaultValue 100 */
   concurrency: number;
   retry: RetryConfig;
@@ -80,6 +86,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   redisUrl: undefined,
   prefix: '{confbulk}',
   rateLimit: { count: 1200, durationMs: 1000 },
+  rateJitterMs: 25,
   concurrency: 100,
   retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
   circuit: { failureThreshold: 10, cooldownMs: 2000, maxCooldownMs: 30_000 },
@@ -317,6 +324,7 @@ export function loadConfig(
     prefix: env.CONFBULK_PREFIX || file.prefix || DEFAULTS.prefix,
     spaces,
     rateLimit,
+    rateJitterMs: intFrom(env, 'CONFBULK_RATE_JITTER_MS', 0, 60_000) ?? DEFAULTS.rateJitterMs,
     concurrency:
       intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
     retry: {

@@ -32,12 +32,18 @@ function retryAfterHeader(format: RetryAfterFormat, ms: number): OutgoingHttpHea
   return { 'Retry-After': new Date(Date.now() + seconds * 1000).toUTCString() };
 }
 
-/** `X-RateLimit-Reset` is in epoch seconds, rounded up so a client never comes back early. */
+/**
+ * `X-RateLimit-Reset` is in epoch seconds with milliseconds (`1764224400.123`), rounded up
+ * to the millisecond so a client never comes back early: when the oldest counted request
+ * leaves the window. Whole seconds would say "up to a second from now" at a sliding
+ * window's limit, where the next slot frees within milliseconds.
+ */
 function rateHeaders(state: WindowState): OutgoingHttpHeaders {
+  const resetMs = Math.ceil(performance.timeOrigin + state.resetAt);
   return {
     'X-RateLimit-Limit': String(state.limit),
     'X-RateLimit-Remaining': String(state.remaining),
-    'X-RateLimit-Reset': String(Math.ceil((performance.timeOrigin + state.resetAt) / 1000)),
+    'X-RateLimit-Reset': (resetMs / 1000).toFixed(3),
   };
 }
 

@@ -1,36 +1,53 @@
 /**
  * Per-space rate limiter shared by every process: exact (no sliding window of the
- * configured duration ever carries more than `count` permits) and cheap (tens of Redis
- * calls per second per process, whatever the rate).
+ * configured duration at the server carries more than `count` requests, as long as their
+ * delivery varies by no more than the jitter budget) and cheap (tens of Redis calls per
+ * second per process, whatever the rate).
  *
  * How:
  * - The space's schedule is GCRA (virtual scheduling) kept in Redis with zero burst: slots
- *   T = duration / (count x safety x rateFactor) apart, never earlier than Redis `TIME`
- *   nor than a pause. A Lua script hands out `n` consecutive slots at once, so one round
- *   trip serves a whole batch, and Redis' clock is the only clock that orders slots.
+ *   T = (duration + margin) / (count x safety x rateFactor) apart, never earlier than Redis
+ *   `TIME` nor than a pause, where margin = jitterMs (or maxLatenessMs if larger). A Lua
+ *   script hands out `n` consecutive slots at once, so one round trip serves a whole
+ *   batch, and Redis' clock is the only clock that orders slots.
  * - Each process reserves only for callers that wait and are not covered yet (a reserved
  *   permit nobody uses is lost rate), at most `maxBatchMs` of the schedule per call, and
  *   reserves the next batch when the last one starts being used, so the schedule stays
  *   booked while there is a backlog.
- * - A permit is used within [slot, slot + maxLatenessMs], otherwise dropped, never saved
- *   up. Never early: early use would crowd the previous slots. A window (x, x + duration]
- *   holds at most ceil(duration / T) slots plus the permits whose slot is before x but
- *   which are used after x; with the lateness bound those are at most lateness / T, so the
- *   window stays within `count` as long as lateness <= duration x (1/safety - 1): that is
- *   the default bound (capped at 20 ms). Slots reach a process with the uncertainty of
- *   mapping Redis time to local time (RedisClock); the window of use is cut on the safe
- *   side of both ends (see PermitBook).
- *   A process stalled longer than the bound (CPU starvation, GC) loses the permits it had
- *   reserved for the stall: using them would break exactness.
+ * - A permit is granted within [slot, slot + maxLatenessMs], otherwise dropped, never saved
+ *   up. Never early: early use would crowd the previous slots. Slots reach a process with
+ *   the uncertainty of mapping Redis time to local time (RedisClock); the window of use is
+ *   cut on the safe side of both ends (see PermitBook). A process stalled longer than the
+ *   bound (CPU starvation, GC) loses the permits it had reserved for the stall.
+ * - Exactness where it counts, at the server: a request reaches the server some time after
+ *   its grant, and that time varies (this process's event loop, which on undici 7 writes a
+ *   request on a reused connection only after the poll phase that follows the grant; the
+ *   HTTP client; the network; the server's own event loop). Say every request arrives
+ *   within [slot + a, slot + a + V] for some a. A server window (x, x + duration] then holds
+ *   requests whose slots lie in (x - a - V, x + duration - a], an interval of duration + V,
+ *   which holds at most ceil((duration + V) / T) slots: no more than `count` while
+ *   V <= margin (safety and rateFactor <= 1 only widen T). The limiter enforces its own
+ *   part of V, the lateness bound (by default 40 % of the budget), and assumes the rest
+ *   for delivery; a window fuller than that is answered with a 429 (below). The margin is
+ *   a time, not a fraction: 25 ms is 2.4 % of a 1 s window and 0.25 % of SignalWire's
+ *   10 s one.
  * - A 429 starts an episode for the whole space: a pause (Retry-After, else an adaptive
  *   backoff doubling per consecutive episode) that the script honours, and a lower rate
- *   factor (multiplicative decrease, additive recovery from the end of the pause), both
- *   in Redis. 429s answered during a pause came from requests sent before it and do not
- *   start another episode: without that rule, the dozens of requests in flight when the
- *   server starts refusing would divide the rate by 0.8^dozens.
- * - Headers: an exhausted window (`remaining: 0`) pauses until its reset; a server limit
- *   lower than the configured count is adopted for `serverLimitTtlMs` (longer if seen
- *   again). Both are compared with what this process already knows before touching Redis.
+ *   factor (x0.97, additive recovery from the end of the pause), both in Redis. The
+ *   decrease is small because the schedule already keeps within the limit: a 429 means a
+ *   few requests too many in one window (jitter beyond the budget), and the pause, not the
+ *   decrease, is what the server asked for; episodes that keep coming compound it. 429s
+ *   answered during a pause came from requests sent before it and do not start another
+ *   episode: without that rule, the dozens of requests in flight when the server starts
+ *   refusing would compound the decrease dozens of times.
+ * - Headers: a server limit lower than the configured count is adopted for
+ *   `serverLimitTtlMs` (longer if seen again). `remaining: 0` pauses until the reset only
+ *   when the server's limit is far below the configured count (it counts another, longer
+ *   window, which this schedule does not respect). At or below the server's limit it is
+ *   what a sliding window looks like at the limit: full now, with its oldest request
+ *   leaving by the time the next slot comes; pausing until a reset given in whole seconds
+ *   cost up to a second of nothing. Both are compared with what this process already knows
+ *   before touching Redis.
  *
  * Differences from the first sketch, and why: the schedule is never moved backwards (a
  * process that did not hear of a pause may still use its reserved slots, and moving TAT
@@ -40,9 +57,11 @@
  * mapped to local time with bounds intersected over successive round trips, because a
  * busy event loop reads some replies late and one round trip alone would then leave the
  * first permits of a batch no window of use at all (at 200/s under load this alone
- * dropped 5-9% of the permits); and
- * a permit due in under a millisecond waits for a 1 ms timer instead of spinning on
- * setImmediate, which at 1,380/s burnt most of a core and starved the event loop.
+ * dropped 5-9% of the permits); a permit due in under a millisecond waits for a 1 ms timer
+ * instead of spinning on setImmediate, which at 1,380/s burnt most of a core and starved
+ * the event loop; and the margin, once a fixed fraction (0.985) that covered only the
+ * limiter's own lateness, is now a time covering delivery jitter too (at 1,380/s that
+ * fraction let 1-3 % too many requests into the busiest window at the server).
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -50,6 +69,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { RateLimitInfo } from '../signalwire/types.js';
 import { RateLimiterClosedError } from './rate-limiter/errors.js';
 import {
+  marginMs,
   resolveOptions,
   type RateLimiterOptions,
   type ResolvedRateLimiterOptions,
@@ -74,8 +94,10 @@ export interface RateLimiterStats {
   redisCalls: number;
   /** Callers waiting for a permit now. */
   waiting: number;
-  /** Rate factor last seen, 1 = the configured rate (times `safety`). */
+  /** Rate factor last seen, 1 = the configured rate (less the margin). */
   rateFactor: number;
+  /** Distance between slots of the space's schedule (ms), as last reserved or configured. */
+  intervalMs: number;
   /** Redis time (epoch ms) until which the space is paused, as last seen; 0 = never paused. */
   pausedUntil: number;
   /** A lower count learned from the server's headers and in force, if any. */
@@ -152,7 +174,8 @@ class RedisRateLimiter implements RateLimiter {
       space: this.space,
     });
     this.store = new RateLimitStore(this.o.redis, this.o);
-    this.interval = this.o.limit.durationMs / (this.o.limit.count * this.o.safety);
+    const { limit, safety } = this.o;
+    this.interval = (limit.durationMs + marginMs(this.o)) / (limit.count * safety);
     if (this.o.subscriber) this.subscribe(this.o.subscriber);
   }
 
@@ -234,6 +257,7 @@ class RedisRateLimiter implements RateLimiter {
       dropped: this.book.dropped,
       waiting: this.waiters.size,
       rateFactor: this.seen.factor,
+      intervalMs: this.interval,
       pausedUntil: this.seen.pausedUntil,
       serverCount: this.serverCount,
     };
@@ -253,6 +277,7 @@ class RedisRateLimiter implements RateLimiter {
       await sub.unsubscribe(this.store.channel).catch(() => undefined);
     }
     await Promise.allSettled([...this.pending]);
+    this.log.info({ stats: this.stats() }, 'rate limiter closed');
   }
 
   /** Hands due permits to waiters in FIFO order, then arms the timer and reserves more. */
@@ -360,11 +385,21 @@ class RedisRateLimiter implements RateLimiter {
     }, delay);
   }
 
-  /** Exhausted window: pause until its reset, when that is later than what we know. */
+  /**
+   * An exhausted window of a server counting fewer requests than this schedule sends: pause
+   * until its reset, when that is later than what we know. At or below the server's limit,
+   * `remaining: 0` is no reason to pause (see the module comment).
+   */
   private pauseFrom(info: RateLimitInfo, now: number): number {
     if (info.remaining !== 0 || info.resetAt === undefined) return -1;
+    if (info.limit === undefined || !this.countsAnotherWindow(info.limit)) return -1;
     const ms = Math.min(info.resetAt - Date.now(), this.o.maxPauseMs);
     return ms > 0 && now + ms > this.localPausedUntil + 1 ? ms : -1;
+  }
+
+  /** A server limit so far below the configured count that it must count another window. */
+  private countsAnotherWindow(limit: number): boolean {
+    return Math.floor(limit) < this.o.limit.count * this.o.minRateFactor;
   }
 
   /** A server count to record (> 0), to forget (0), or nothing to do (-1). */
@@ -373,7 +408,7 @@ class RedisRateLimiter implements RateLimiter {
     if (limit === undefined || !Number.isFinite(limit) || limit < 1) return -1;
     const count = Math.floor(limit);
     if (count >= this.o.limit.count) return this.serverCount === undefined ? -1 : 0;
-    if (count < this.o.limit.count * this.o.minRateFactor) {
+    if (this.countsAnotherWindow(count)) {
       if (!this.warnedLowLimit) {
         this.warnedLowLimit = true;
         this.log.warn(

@@ -167,6 +167,7 @@ class Runtime implements WorkerRuntime {
       ...common,
       subscriber: this.#subscriber,
       limit: getSpace(config, space).rateLimit,
+      jitterMs: config.rateJitterMs,
     });
     const circuit = createCircuitBreaker({
       ...common,

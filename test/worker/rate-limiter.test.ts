@@ -72,12 +72,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('RateLimiter', () => {
   it('never grants more than count in any sliding window across instances, near the limit', async () => {
-    // The widest lateness the safety margin covers (1000 x (1/0.95 - 1) = 52.6 ms), so that
+    // The whole jitter budget for late grants (1000 + 50 ms of slots per window), so that
     // the window bound is tested at its edge while a briefly starved test process (shared
     // machine) does not lose permits.
     const spec: Extra = {
       limit: { count: 300, durationMs: 1000 },
-      safety: 0.95,
+      jitterMs: 50,
       maxLatenessMs: 50,
     };
     await withLimiters([spec, spec, spec], async (limiters) => {
@@ -91,6 +91,45 @@ describe('RateLimiter', () => {
       expect(calls).toBeLessThan(450 / 5);
       for (const l of limiters) expect(l.stats().waiting).toBe(0);
     });
+  });
+
+  it('keeps every server window within count when delivery varies within the jitter budget', async () => {
+    // The worst delivery for a sliding window: requests granted in alternate seconds reach
+    // the server late by all the budget that the lateness bound leaves (40 ms), so a window
+    // opening on late ones closes on prompt ones and holds 1000 + 40 ms of grants.
+    const spec: Extra = {
+      limit: { count: 300, durationMs: 1000 },
+      jitterMs: 50,
+      maxLatenessMs: 10,
+    };
+    const deliveryMs = 40;
+    await withLimiters([spec, spec], async (limiters) => {
+      const grants = (await Promise.all(limiters.map((l) => backlog(l, 250)))).flat();
+      const t0 = Math.min(...grants);
+      const arrivals = grants.map(
+        (t) => t + (Math.floor((t - t0) / 1000) % 2 === 0 ? deliveryMs : 0),
+      );
+      expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(300);
+      const achieved = ((grants.length - 1) / (Math.max(...grants) - t0)) * 1000;
+      expect(achieved / 300).toBeGreaterThanOrEqual(0.85);
+    });
+  });
+
+  it('spaces slots by (duration + jitter budget) / count: a time, not a fraction of the rate', async () => {
+    // The default 25 ms cost 2.4 % of 1380/1s but 0.25 % of 13800/10s.
+    const cases: [Extra, number][] = [
+      [{ limit: { count: 1380, durationMs: 1000 } }, 1025 / 1380],
+      [{ limit: { count: 13_800, durationMs: 10_000 } }, 10_025 / 13_800],
+      [{ limit: { count: 1380, durationMs: 1000 }, jitterMs: 50, safety: 0.5 }, 1050 / 690],
+      // A lateness bound beyond the budget widens the margin to it.
+      [{ limit: { count: 200, durationMs: 1000 }, jitterMs: 0, maxLatenessMs: 40 }, 1040 / 200],
+    ];
+    for (const [spec, interval] of cases) {
+      await withLimiters([spec], async ([limiter]) => {
+        await limiter!.acquire();
+        expect(limiter!.stats().intervalMs).toBeCloseTo(interval, 5);
+      });
+    }
   });
 
   it('spreads 13800/10s evenly at ~1380/s instead of bursting', async () => {
@@ -118,8 +157,8 @@ describe('RateLimiter', () => {
       await expect(aborted).rejects.toBe(reason);
       expect(l.stats().waiting).toBe(0);
       const waited = await l.acquire();
-      // The aborted waiter's slot (~254 ms after the first) went to this caller; the next
-      // one would have been ~508 ms.
+      // The aborted waiter's slot (~256 ms after the first) went to this caller; the next
+      // one would have been ~512 ms.
       expect(waited).toBeLessThan(400);
       await expect(l.acquire(AbortSignal.abort(reason))).rejects.toBe(reason);
     });
@@ -134,7 +173,7 @@ describe('RateLimiter', () => {
         limiters.map((l) => l.acquire().then(() => performance.now())),
       );
       for (const t of granted) expect(t - t0).toBeGreaterThanOrEqual(295);
-      expect(limiters[0]!.stats().rateFactor).toBeCloseTo(0.8, 2);
+      expect(limiters[0]!.stats().rateFactor).toBeCloseTo(0.97, 2);
     });
   });
 
@@ -158,15 +197,31 @@ describe('RateLimiter', () => {
     });
   });
 
-  it('pauses until the reset of an exhausted window, touching Redis once', async () => {
+  it('does not pause on remaining: 0 at or below the server limit (a sliding window at its limit)', async () => {
+    await withLimiters([{}], async ([limiter]) => {
+      const l = limiter!;
+      await l.acquire();
+      const calls = l.stats().redisCalls;
+      // Whole seconds, as a server rounding its reset up might say; or no limit at all.
+      await l.observe({ remaining: 0, resetAt: Date.now() + 900, limit: 200 });
+      await l.observe({ remaining: 0, resetAt: Date.now() + 900 });
+      expect(l.stats().redisCalls).toBe(calls);
+      const waited = await l.acquire();
+      expect(waited).toBeLessThan(100);
+      expect(l.stats().pausedUntil).toBe(0);
+    });
+  });
+
+  it('pauses until the reset when the server limit counts a far longer window, touching Redis once', async () => {
     await withLimiters([{}, {}], async ([a, b]) => {
       await b!.acquire();
       const t0 = performance.now();
-      const info = { remaining: 0, resetAt: Date.now() + 300 };
+      // 10 in some window, against 200 per 500 ms here: not this window; its reset holds.
+      const info = { limit: 10, remaining: 0, resetAt: Date.now() + 300 };
       await a!.observe(info);
       const calls = a!.stats().redisCalls;
       await a!.observe(info);
-      await a!.observe({ remaining: 5, resetAt: Date.now() + 300 });
+      await a!.observe({ ...info, remaining: 5 });
       expect(a!.stats().redisCalls).toBe(calls);
       await b!.acquire();
       expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
@@ -179,27 +234,28 @@ describe('RateLimiter', () => {
       await l.observe({ limit: 100 });
       expect(await redis.hget(dataKey(prefix, 'ratelimit', 'acme'), 'serverCount')).toBe('100');
       const times = await backlog(l, 21);
-      // 20 intervals of 500 / (100 x 0.985) ms instead of half that.
+      // 20 intervals of (500 + 25) / 100 ms instead of half that.
       expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(90);
       await l.observe({ limit: 500 });
       expect(await redis.hget(dataKey(prefix, 'ratelimit', 'acme'), 'serverCount')).toBeNull();
     });
   });
 
-  it('lowers the shared rate after a 429, once per episode, and recovers it over time', async () => {
+  it('lowers the shared rate by 3 % per 429 episode, not per 429, and recovers it over time', async () => {
     const spec: Extra = { recoveryPerSecond: 0.5, backoffBaseMs: 100 };
     await withLimiters([spec, spec], async ([a, b], redis, prefix) => {
       const key = dataKey(prefix, 'ratelimit', 'acme');
       await a!.onRateLimited();
-      await b!.onRateLimited(); // in flight before the pause: same episode
-      expect(Number(await redis.hget(key, 'factor'))).toBeCloseTo(0.8, 5);
+      // Answers to requests in flight before the pause: the same episode.
+      await Promise.all([b!.onRateLimited(), b!.onRateLimited(50), a!.onRateLimited()]);
+      expect(Number(await redis.hget(key, 'factor'))).toBeCloseTo(0.97, 5);
       const [paused, at] = (await redis.hmget(key, 'pausedUntil', 'factorAt')).map(Number);
       expect(paused! - at!).toBeCloseTo(100, 0);
       await b!.acquire();
-      expect(b!.stats().rateFactor).toBeLessThan(0.85);
+      expect(b!.stats().rateFactor).toBeLessThan(0.98);
       await sleep(200);
       await b!.acquire();
-      expect(b!.stats().rateFactor).toBeGreaterThan(0.85);
+      expect(b!.stats().rateFactor).toBe(1);
 
       await a!.onRateLimited(); // a new episode: the backoff doubles
       const [paused2, at2] = (await redis.hmget(key, 'pausedUntil', 'factorAt')).map(Number);
@@ -210,6 +266,22 @@ describe('RateLimiter', () => {
       await b!.onRateLimited(); // first episode again after a success
       const [paused3, at3] = (await redis.hmget(key, 'pausedUntil', 'factorAt')).map(Number);
       expect(paused3! - at3!).toBeCloseTo(100, 0);
+    });
+  });
+
+  it('compounds the decrease over episodes that keep coming, down to the floor', async () => {
+    const spec: Extra = { recoveryPerSecond: 0, minRateFactor: 0.9 };
+    await withLimiters([spec], async ([l], redis, prefix) => {
+      const key = dataKey(prefix, 'ratelimit', 'acme');
+      await l!.onRateLimited(10);
+      await sleep(15);
+      await l!.onRateLimited(10);
+      expect(Number(await redis.hget(key, 'factor'))).toBeCloseTo(0.97 * 0.97, 5);
+      for (let i = 0; i < 3; i++) {
+        await sleep(15);
+        await l!.onRateLimited(10);
+      }
+      expect(Number(await redis.hget(key, 'factor'))).toBeCloseTo(0.9, 5);
     });
   });
 
@@ -229,6 +301,7 @@ describe('RateLimiter', () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true });
     const base = { redis, prefix: '{x}', space: 'acme', limit: { count: 10, durationMs: 1000 } };
     expect(() => createRateLimiter({ ...base, safety: 1.5 })).toThrow(/`safety`.*\[0.01, 1\]/);
+    expect(() => createRateLimiter({ ...base, jitterMs: -1 })).toThrow(/`jitterMs`.*0 to 60000/);
     expect(() => createRateLimiter({ ...base, limit: { count: 0, durationMs: 1000 } })).toThrow(
       /`limit.count`/,
     );

@@ -9,6 +9,13 @@ import { until } from './support/stack.js';
 
 const LIMIT = { count: 300, durationMs: 1000 };
 const JOBS = 1500;
+/**
+ * Delivery jitter budget for a busy 2-core machine (the mock shares it with both workers,
+ * Redis and other test files): requests granted on time reach the mock up to tens of ms
+ * apart when a process waits for a core. It costs 5 % of the rate here, leaving the
+ * limit uncrossed and the busiest window above 90 % of it.
+ */
+const JITTER_MS = 50;
 
 /** Most timestamps in any window of `durationMs` (timestamps ascending). */
 function busiestWindow(times: number[], durationMs: number): number {
@@ -44,7 +51,7 @@ describe('rate limit across worker processes', () => {
     await mock.stop();
   });
 
-  it('two processes together never exceed the limit in any window, get no 429, and use at least 90% of it', async () => {
+  it('two processes together never exceed the limit in any window at the server, get no 429, and use at least 90% of it', async () => {
     const account = mock.createAccount();
     const conference = mock.createConference(account.accountSid, { participants: JOBS });
     const env = {
@@ -55,6 +62,7 @@ describe('rate limit across worker processes', () => {
       SIGNALWIRE_API_TOKEN: account.token,
       CONFBULK_CONCURRENCY: '50',
       CONFBULK_RATE_LIMIT: `${LIMIT.count}/${LIMIT.durationMs}ms`,
+      CONFBULK_RATE_JITTER_MS: String(JITTER_MS),
       LOG_LEVEL: 'info',
     };
     for (let i = 0; i < 2; i++) children.push(spawnWorker(env));

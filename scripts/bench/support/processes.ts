@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { atNormalPriority } from './priority.js';
 
 /** The repository root (scripts/bench/support/../../..). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,14 +52,18 @@ export function clearTranscripts(): void {
 /** Bytes of output kept per child; older output beyond it is dropped (counted). */
 const MAX_OUTPUT = 32 * 1024 * 1024;
 
-/** Starts `node --import tsx <script> ...args` in the repository root. */
+/**
+ * Starts `node --import tsx <script> ...args` in the repository root, at normal priority
+ * even when this process runs raised (see priority.ts).
+ */
 export function spawnTsx(
   name: string,
   script: string,
   args: string[],
   env: Record<string, string>,
 ): ChildHandle {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const [command, argv] = atNormalPriority(process.execPath, ['--import', 'tsx', script, ...args]);
+  const proc = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

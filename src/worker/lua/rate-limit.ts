@@ -27,7 +27,8 @@ local function ms(x) return string.format('%.4f', x) end
 `;
 
 /**
- * reserve: hands out `n` consecutive slots, T apart, with zero burst.
+ * reserve: hands out `n` consecutive slots, T = (duration + margin) / (count x safety x
+ * factor) apart, with zero burst.
  *
  * KEYS[1] state hash
  * ARGV[1] n, permits wanted (>= 1)
@@ -36,6 +37,7 @@ local function ms(x) return string.format('%.4f', x) end
  * ARGV[4] safety factor (0 < safety <= 1)
  * ARGV[5] recovery of the rate factor per second, as a fraction of the configured rate
  * ARGV[6] state TTL (ms) beyond the last slot handed out
+ * ARGV[7] margin (ms): room per window for late grants and delivery jitter
  * Returns { delay of the first slot from now, interval T, now, pausedUntil, factor, streak }
  */
 export const reserveScript = new LuaScript(
@@ -55,7 +57,7 @@ local serverCount = tonumber(s[5])
 if serverCount and serverCount < count and (tonumber(s[6]) or 0) > now then
   count = serverCount
 end
-local interval = duration / (count * safety * factor)
+local interval = (duration + tonumber(ARGV[7])) / (count * safety * factor)
 local start = math.max(tat, now, paused)
 local newTat = start + n * interval
 redis.call('HSET', KEYS[1], 'tat', newTat)

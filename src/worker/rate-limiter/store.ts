@@ -11,7 +11,7 @@ import {
   reserveScript,
   succeededScript,
 } from '../lua/rate-limit.js';
-import type { ResolvedRateLimiterOptions } from './options.js';
+import { marginMs, type ResolvedRateLimiterOptions } from './options.js';
 
 /** Keep a space's state this long (ms) after its last slot or pause. */
 const STATE_TTL_MS = 3_600_000;
@@ -63,7 +63,15 @@ export class RateLimitStore {
     const r = await reserveScript.run(
       this.redis,
       [this.key],
-      [n, limit.count, limit.durationMs, safety, recoveryPerSecond, STATE_TTL_MS],
+      [
+        n,
+        limit.count,
+        limit.durationMs,
+        safety,
+        recoveryPerSecond,
+        STATE_TTL_MS,
+        marginMs(this.options),
+      ],
     );
     return {
       delayMs: num(r, 0),
