@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobOutcome } from '../worker/types.js';
-import { conferenceWideFields, fieldMask, INTENT_TTL_MS } from './intents.js';
+import { CallBatcher } from './call-batcher.js';
+import { conferenceWideFields, fieldMask, INTENT_TTL_MS, type Claim } from './intents.js';
 import { INTENT_FIELDS, type IntentField, type ProducerKeys } from './keys.js';
 import {
   addMembersScript,
@@ -15,7 +16,7 @@ import {
   failBatchScript,
   finishListingScript,
   recordConferenceIntentScript,
-  recordOutcomeScript,
+  recordOutcomesScript,
 } from './lua/batch-scripts.js';
 import type { ValidatedRequest } from './request-schema.js';
 import type { Batch, BatchState, BulkActionName } from './types.js';
@@ -45,6 +46,16 @@ export interface OutcomeRecord {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** How long a batch's outcomes hash lives from its first outcome (its end shortens it). */
+const OUTCOMES_TTL_MS = 30 * DAY_MS;
+
+interface OutcomeCall {
+  batchId: string;
+  key: string;
+  outcome: JobOutcome;
+  release: Claim | undefined;
+}
 
 /** `b_<time base36><random hex>`: sorts by creation time, no `:` (it is part of job ids). */
 export function newBatchId(now = Date.now()): string {
@@ -78,6 +89,12 @@ function hashFields(
     schedule,
   };
   return Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, v]));
+}
+
+/** What record-outcomes answered for one job (see recordOutcomesScript). */
+function outcomeRecord(reply: unknown): OutcomeRecord {
+  const status = Number(reply);
+  return { recorded: status >= 1, completed: status === 2, unknownBatch: status === -1 };
 }
 
 /** Reads a batch hash; undefined when it holds no batch. */
@@ -123,12 +140,15 @@ export class BatchStore {
   readonly #keys: ProducerKeys;
   readonly retentionMs: number;
   readonly #idempotencyTtlMs: number;
+  /** Outcomes of the jobs that end together share one script call. */
+  readonly #outcomes: CallBatcher<OutcomeCall, OutcomeRecord>;
 
   constructor(options: BatchStoreOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.retentionMs = options.retentionMs ?? 7 * DAY_MS;
     this.#idempotencyTtlMs = options.idempotencyTtlMs ?? DAY_MS;
+    this.#outcomes = new CallBatcher({ send: (calls) => this.#recordOutcomes(calls) });
   }
 
   /**
@@ -274,21 +294,51 @@ export class BatchStore {
 
   /**
    * Records a job's terminal outcome once per `key` (`job.replayOf ?? jobId`); a replay may
-   * turn a dead letter into another outcome.
+   * turn a dead letter into another outcome. `release` is the job's in-flight claim, let go
+   * in the same step. Outcomes recorded together share one script call.
    */
-  async recordOutcome(batchId: string, key: string, outcome: JobOutcome): Promise<OutcomeRecord> {
+  recordOutcome(
+    batchId: string,
+    key: string,
+    outcome: JobOutcome,
+    options: { release?: Claim } = {},
+  ): Promise<OutcomeRecord> {
+    return this.#outcomes.run({ batchId, key, outcome, release: options.release });
+  }
+
+  async #recordOutcomes(calls: readonly OutcomeCall[]): Promise<(OutcomeRecord | Error)[]> {
     const now = Date.now();
-    const reply = (await recordOutcomeScript.run(
+    const batchKeys: string[] = [];
+    const claimKeys: string[] = [];
+    const batchIds: string[] = [];
+    /** Batch id -> its number in the script (1..B). */
+    const numbers = new Map<string, number>();
+    const jobArgs: (string | number)[] = [];
+    for (const { batchId, key, outcome, release } of calls) {
+      let batch = numbers.get(batchId);
+      if (batch === undefined) {
+        batch = numbers.size + 1;
+        numbers.set(batchId, batch);
+        batchIds.push(batchId);
+        batchKeys.push(this.#keys.batch(batchId), this.#keys.outcomes(batchId));
+      }
+      if (release) claimKeys.push(release.key);
+      jobArgs.push(batch, key, outcome, release?.holder ?? '');
+    }
+    const replies = await recordOutcomesScript.run(
       this.#redis,
-      [this.#keys.batch(batchId), this.#keys.outcomes(batchId), this.#keys.completions()],
-      [key, outcome, batchId, new Date(now).toISOString(), now, this.retentionMs, 30 * DAY_MS],
-    )) as number[];
-    const status = Number(reply[0]);
-    return {
-      recorded: status === 1,
-      completed: status === 1 && Number(reply[1]) === 1,
-      unknownBatch: status === -1,
-    };
+      [this.#keys.completions(), ...batchKeys, ...claimKeys],
+      [
+        new Date(now).toISOString(),
+        now,
+        this.retentionMs,
+        OUTCOMES_TTL_MS,
+        batchIds.length,
+        ...batchIds,
+        ...jobArgs,
+      ],
+    );
+    return replies.map((reply) => (reply instanceof Error ? reply : outcomeRecord(reply)));
   }
 
   /** Leases ended batches whose notification is overdue by `overdueMs`. */

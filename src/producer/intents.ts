@@ -5,13 +5,16 @@
  * fields a newer intent took over are dropped (all dropped = `superseded`, no request),
  * and an in-flight claim per participant keeps a newer request from overtaking an older
  * one still on its way. Announcements and removals carry no intent: never superseded,
- * superseding nothing.
+ * superseding nothing. The jobs that reach `beforeSend` together are claimed in one Lua
+ * call, and a job's claim is released with its outcome (batches.ts), so that a job costs
+ * a fraction of a round trip rather than three.
  */
 import type { Redis } from 'ioredis';
 import type { ParticipantJobData } from '../jobs/participant-job.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
 import type { SendDecision } from '../worker/types.js';
 import { INTENT_FIELDS, type IntentField, type ProducerKeys } from './keys.js';
+import { CallBatcher } from './call-batcher.js';
 import { claimSendScript } from './lua/intent-scripts.js';
 import type { BulkTarget } from './types.js';
 
@@ -52,13 +55,19 @@ export function conferenceWideFields(
   return intentFieldsOf(params);
 }
 
-function keepFields(params: UpdateParticipantParams, mask: string): UpdateParticipantParams {
-  const kept: UpdateParticipantParams = { ...params };
+/** `params` without the fields whose mask digit is `0`; `params` itself when all are kept. */
+function keepFields(
+  params: UpdateParticipantParams,
+  mask: string,
+  kept: string,
+): UpdateParticipantParams {
+  if (kept === mask) return params;
+  const result: UpdateParticipantParams = { ...params };
   INTENT_FIELDS.forEach((field, i) => {
-    if (mask[i] === '1') return;
-    for (const name of PARAMS_OF[field]) delete kept[name];
+    if (kept[i] === '1') return;
+    for (const name of PARAMS_OF[field]) delete result[name];
   });
-  return kept;
+  return result;
 }
 
 export interface IntentStoreOptions {
@@ -74,6 +83,32 @@ export interface IntentStoreOptions {
   pollMs?: number;
 }
 
+/** A participant's in-flight claim held by one job: what releases it. */
+export interface Claim {
+  /** The participant's in-flight hash. */
+  key: string;
+  /** The job id holding it. */
+  holder: string;
+}
+
+interface ClaimCall {
+  job: ParticipantJobData;
+  jobId: string;
+  mask: string;
+  force: boolean;
+}
+
+/** `superseded`, `wait:<ms>` or `send:<mask of the fields still to send>`. */
+type ClaimReply = string;
+
+/** The keys shared by every job of one conference (see claimSendScript). */
+interface ConferenceKeys {
+  conferenceSid: string;
+  /** Conference intents, then participant intents of each INTENT_FIELDS entry. */
+  intents: string[];
+  inFlightPrefix: string;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class IntentStore {
@@ -81,12 +116,17 @@ export class IntentStore {
   readonly #keys: ProducerKeys;
   readonly #claimTtlMs: number;
   readonly #pollMs: number;
+  /** Claims of the jobs that reach `beforeSend` together share one script call. */
+  readonly #claims: CallBatcher<ClaimCall, ClaimReply>;
+  /** The last conference's keys: a bulk action's jobs all name the same one. */
+  #conference: ConferenceKeys | undefined;
 
   constructor(options: IntentStoreOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#claimTtlMs = options.claimTtlMs ?? 30_000;
     this.#pollMs = options.pollMs ?? 10;
+    this.#claims = new CallBatcher({ send: (calls) => this.#claimBatch(calls) });
   }
 
   /**
@@ -100,34 +140,74 @@ export class IntentStore {
     const deadline = Date.now() + this.#claimTtlMs + 1000;
     for (;;) {
       const force = Date.now() > deadline;
-      const reply = (await claimSendScript.run(this.#redis, this.#scriptKeys(job), [
-        job.callSid,
-        job.intent,
-        jobId,
-        this.#claimTtlMs,
-        this.#keys.batchPrefix(),
-        mask,
-        force ? '1' : '0',
-      ])) as [string, string | number | undefined];
-      if (reply[0] === 'superseded') return { superseded: true };
-      if (reply[0] === 'send') {
-        return { superseded: false, params: keepFields(job.params, String(reply[1])) };
+      const reply = await this.#claims.run({ job, jobId, mask, force });
+      if (reply === 'superseded') return { superseded: true };
+      const [kind, value] = [reply.slice(0, 5), reply.slice(5)];
+      if (kind === 'send:') {
+        return { superseded: false, params: keepFields(job.params, mask, value) };
       }
-      await sleep(Math.max(1, Math.min(this.#pollMs, Number(reply[1]))));
+      if (kind !== 'wait:') throw new TypeError(`unexpected reply of claim-send: '${reply}'`);
+      await sleep(Math.max(1, Math.min(this.#pollMs, Number(value))));
     }
   }
 
   /** Releases the claim taken by `beforeSend`. */
   async afterSend(job: ParticipantJobData, jobId: string): Promise<void> {
-    if (job.op === 'remove') return;
-    await this.#redis.hdel(this.#keys.inFlight(job.conferenceSid, job.callSid), jobId);
+    const claim = this.claimOf(job, jobId);
+    if (claim) await this.#redis.hdel(claim.key, claim.holder);
   }
 
-  #scriptKeys(job: ParticipantJobData): string[] {
-    return [
-      this.#keys.conferenceIntents(job.conferenceSid),
-      this.#keys.inFlight(job.conferenceSid, job.callSid),
-      ...INTENT_FIELDS.map((field) => this.#keys.participantIntents(job.conferenceSid, field)),
-    ];
+  /**
+   * The claim `beforeSend` takes for this job (none for a removal), so that it can be
+   * released in the same script as the job's outcome.
+   */
+  claimOf(
+    job: Pick<ParticipantJobData, 'op' | 'conferenceSid' | 'callSid'>,
+    jobId: string,
+  ): Claim | undefined {
+    if (job.op === 'remove') return undefined;
+    return {
+      key: this.#conferenceKeys(job.conferenceSid).inFlightPrefix + job.callSid,
+      holder: jobId,
+    };
+  }
+
+  async #claimBatch(calls: readonly ClaimCall[]): Promise<(ClaimReply | Error)[]> {
+    const conferenceKeys: string[] = [];
+    const conferences = new Map<string, number>();
+    const inFlightKeys: string[] = [];
+    const jobArgs: (string | number)[] = [];
+    for (const { job, jobId, mask, force } of calls) {
+      const keys = this.#conferenceKeys(job.conferenceSid);
+      let conference = conferences.get(job.conferenceSid);
+      if (conference === undefined) {
+        conference = conferences.size + 1;
+        conferences.set(job.conferenceSid, conference);
+        conferenceKeys.push(...keys.intents);
+      }
+      inFlightKeys.push(keys.inFlightPrefix + job.callSid);
+      jobArgs.push(conference, job.callSid, job.intent, jobId, mask, force ? '1' : '0');
+    }
+    const replies = await claimSendScript.run(this.#redis, conferenceKeys.concat(inFlightKeys), [
+      this.#claimTtlMs,
+      this.#keys.batchPrefix(),
+      conferences.size,
+      ...jobArgs,
+    ]);
+    return replies as (ClaimReply | Error)[];
+  }
+
+  #conferenceKeys(conferenceSid: string): ConferenceKeys {
+    if (this.#conference?.conferenceSid !== conferenceSid) {
+      this.#conference = {
+        conferenceSid,
+        intents: [
+          this.#keys.conferenceIntents(conferenceSid),
+          ...INTENT_FIELDS.map((field) => this.#keys.participantIntents(conferenceSid, field)),
+        ],
+        inFlightPrefix: this.#keys.inFlightPrefix(conferenceSid),
+      };
+    }
+    return this.#conference;
   }
 }

@@ -63,7 +63,12 @@ export class ProducerKeys {
 
   /** Hash: job id -> `<intent>:<expiresAtMs>` of requests in flight for one participant. */
   inFlight(conferenceSid: string, callSid: string): string {
-    return dataKey(this.prefix, 'inflight', conferenceSid, callSid);
+    return this.inFlightPrefix(conferenceSid) + callSid;
+  }
+
+  /** What `inFlight` puts before the call SID, for callers that build many of them. */
+  inFlightPrefix(conferenceSid: string): string {
+    return `${dataKey(this.prefix, 'inflight', conferenceSid)}:`;
   }
 
   /** Sorted set: batches that ended and whose event/webhook may still be due, by time. */

@@ -76,10 +76,21 @@ export async function producerWorkerParts(
 
   const hooks: PipelineHooks = {
     beforeSend: (job, jobId) => intents.beforeSend(job, jobId),
-    afterSend: (job, jobId) => intents.afterSend(job, jobId),
-    async onOutcome(job, jobId, outcome) {
-      if (typeof job.batchId !== 'string') return;
-      const record = await batches.recordOutcome(job.batchId, job.replayOf ?? jobId, outcome);
+    // A job with an outcome let its claim go with it (onOutcome); one that goes back to
+    // the queue (a retry, a shutdown) lets it go here.
+    afterSend: async (job, jobId, detail) => {
+      if (detail.outcome === undefined) await intents.afterSend(job, jobId);
+    },
+    async onOutcome(job, jobId, outcome, detail) {
+      // A payload that failed validation never reached beforeSend: it holds no claim.
+      const release = detail.invalidPayload ? undefined : intents.claimOf(job, jobId);
+      if (typeof job.batchId !== 'string') {
+        if (release) await intents.afterSend(job, jobId);
+        return;
+      }
+      const record = await batches.recordOutcome(job.batchId, job.replayOf ?? jobId, outcome, {
+        ...(release && { release }),
+      });
       if (record.unknownBatch) {
         logger.debug(
           { batchId: job.batchId, jobId },

@@ -17,7 +17,7 @@ import type { AttemptHistory } from '../dead-letters/attempt-history.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import {
   isIdempotent,
-  parseParticipantJob,
+  parseDequeuedJob,
   type ParticipantJobData,
 } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
@@ -93,9 +93,12 @@ export class ParticipantPipeline {
   #credentialsLoggedAt = -Infinity;
   /** Errors already handed back to BullMQ (counted and recorded once). */
   readonly #handedOver = new WeakSet<object>();
+  /** The `space` label of this pipeline's metrics, made once. */
+  readonly #spaceLabel: { space: string };
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+    this.#spaceLabel = { space: options.space };
     this.#log = options.logger.child({ component: 'pipeline', space: options.space });
     this.#gate = new Gate(options.circuit, options.limiter, options.shutdown);
   }
@@ -158,7 +161,7 @@ export class ParticipantPipeline {
   }
 
   #validate(raw: unknown): ParticipantJobData {
-    const data = parseParticipantJob(raw);
+    const data = parseDequeuedJob(raw);
     if (data.space !== this.#o.space) {
       throw new TypeError(
         `job of space '${data.space}' found in the queue of space '${this.#o.space}'`,
@@ -204,16 +207,36 @@ export class ParticipantPipeline {
     token: string | undefined,
   ): Promise<ParticipantJobResult> {
     try {
-      const meta = await withQuickRetries(() => this.#sendOnce(run, params), {
-        retries: this.#o.retry.quickRetries,
-        shouldRetry: (err) => isQuickRetryable(err, run.idempotent),
-        onRetry: () => this.#o.metrics?.retries.inc({ space: this.#o.space, layer: 'quick' }),
-      });
+      const meta = await this.#sendWithQuickRetries(run, params);
       return await this.#finish(run, 'succeeded', { requests: run.requests, status: meta.status });
     } catch (err) {
       if (err instanceof ShutdownPark) return this.#park(run, token);
       return this.#conclude(run, err);
     }
+  }
+
+  /**
+   * The first try runs on its own, since nearly every try succeeds; p-retry takes over
+   * only after a failure worth a quick retry, and is handed that failure as its own first
+   * try, so that the retries, their delays and their metrics are those of one p-retry run.
+   */
+  async #sendWithQuickRetries(run: Run, params: UpdateParticipantParams): Promise<ResponseMeta> {
+    let firstFailure: unknown;
+    try {
+      return await this.#sendOnce(run, params);
+    } catch (err) {
+      if (!isQuickRetryable(err, run.idempotent)) throw err;
+      firstFailure = err;
+    }
+    let tries = 0;
+    return withQuickRetries(
+      () => (tries++ === 0 ? Promise.reject(firstFailure) : this.#sendOnce(run, params)),
+      {
+        retries: this.#o.retry.quickRetries,
+        shouldRetry: (err) => isQuickRetryable(err, run.idempotent),
+        onRetry: () => this.#o.metrics?.retries.inc({ space: this.#o.space, layer: 'quick' }),
+      },
+    );
   }
 
   /**
@@ -227,7 +250,7 @@ export class ParticipantPipeline {
       const started = performance.now();
       run.requests++;
       try {
-        const meta = await this.#request(run.data, params);
+        const { meta } = await this.#request(run.data, params);
         this.#answered(meta.status, 'succeeded', started);
         void this.#o.limiter.observe(meta.rateLimit);
         this.#o.limiter.onSuccess();
@@ -239,13 +262,14 @@ export class ParticipantPipeline {
     }
   }
 
-  #request(data: ParticipantJobData, params: UpdateParticipantParams): Promise<ResponseMeta> {
+  #request(
+    data: ParticipantJobData,
+    params: UpdateParticipantParams,
+  ): Promise<{ meta: ResponseMeta }> {
     const { client } = this.#o;
-    const call =
-      data.op === 'remove'
-        ? client.removeParticipant(data.conferenceSid, data.callSid)
-        : client.updateParticipant(data.conferenceSid, data.callSid, params);
-    return call.then((answer) => answer.meta);
+    return data.op === 'remove'
+      ? client.removeParticipant(data.conferenceSid, data.callSid)
+      : client.updateParticipant(data.conferenceSid, data.callSid, params);
   }
 
   /** Handles a failure that consumes no attempt; true when the job should go back to the gate. */
@@ -315,8 +339,9 @@ export class ParticipantPipeline {
 
   #answered(status: number | undefined, outcome: string, started: number): void {
     const { metrics, space } = this.#o;
-    metrics?.requests.inc({ space, status_class: statusClass(status), outcome });
-    metrics?.requestDuration.observe({ space }, (performance.now() - started) / 1000);
+    if (!metrics) return;
+    metrics.requests.inc({ space, status_class: statusClass(status), outcome });
+    metrics.requestDuration.observe(this.#spaceLabel, (performance.now() - started) / 1000);
   }
 
   async #record(run: Run, err: unknown): Promise<void> {

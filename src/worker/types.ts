@@ -45,7 +45,11 @@ export interface OutcomeDetail {
 export interface AfterSendDetail {
   /** Requests sent by this run of the processor (0 when it was parked before sending). */
   requests: number;
-  /** The terminal outcome, or undefined when the job goes back to the queue (retry, shutdown). */
+  /**
+   * The terminal outcome, set only once `onOutcome` resolved for it (so what `onOutcome`
+   * released needs no second release); undefined when the job goes back to the queue
+   * (retry, shutdown) or `onOutcome` failed.
+   */
   outcome: JobOutcome | undefined;
 }
 
@@ -71,7 +75,7 @@ export interface PipelineHooks {
   /**
    * Called exactly once for every `beforeSend` that did not answer `superseded`, whatever
    * happened next (terminal outcome, handed back to the queue, parked on shutdown): the
-   * place to release what `beforeSend` took.
+   * place to release what `beforeSend` took, unless `onOutcome` already did.
    */
   afterSend?(job: ParticipantJobData, jobId: string, detail: AfterSendDetail): Promise<void>;
 }

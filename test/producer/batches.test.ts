@@ -11,8 +11,10 @@ import { QUEUE_NAMES } from '../../src/queues.js';
 import { BatchStore } from '../../src/producer/batches.js';
 import { CompletionNotifier } from '../../src/producer/completion.js';
 import { BatchWaitTimeoutError } from '../../src/producer/errors.js';
+import { IntentStore } from '../../src/producer/intents.js';
 import { ProducerKeys } from '../../src/producer/keys.js';
 import { validateBulkActionRequest } from '../../src/producer/request-schema.js';
+import type { Batch } from '../../src/producer/types.js';
 import type { JobOutcome } from '../../src/worker/types.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import { SID, withScene } from './support.js';
@@ -53,6 +55,69 @@ describe('batches', () => {
         pending: 0,
       });
       expect(done?.finishedAt).toBeDefined();
+    });
+  });
+
+  it("records outcomes of several batches reported together, and lets each job's claim go with it", async () => {
+    await withScene(async ({ redis, prefix, config, confbulk }) => {
+      const keys = new ProducerKeys(prefix);
+      const batches = new BatchStore({ redis, keys });
+      const intents = new IntentStore({ redis, keys });
+      const create = async (action: 'mute' | 'hold', sids: string[]): Promise<Batch> => {
+        const { batch } = await batches.create(
+          validateBulkActionRequest(config, { action, target: { conferenceSid: CONF } }),
+        );
+        await batches.addMembers(batch, CONF, [action === 'mute' ? 'Muted' : 'Hold'], sids);
+        await batches.finishListing(batch.id);
+        return (await batches.get(batch.id)) as Batch;
+      };
+      const muteSids = [SID(2), SID(3)];
+      const mute = await create('mute', muteSids);
+      const hold = await create('hold', [SID(4)]);
+      const jobOf = (batch: Batch, callSid: string) =>
+        [
+          {
+            v: 1 as const,
+            space: 'default',
+            conferenceSid: CONF,
+            callSid,
+            op: batch.op,
+            params: batch.params,
+            batchId: batch.id,
+            intent: batch.intent,
+          },
+          participantJobId(batch.id, callSid),
+        ] as const;
+      const jobs = [...muteSids.map((sid) => jobOf(mute, sid)), jobOf(hold, SID(4))];
+      for (const [job, id] of jobs) await intents.beforeSend(job, id);
+      const inFlight = muteSids.map((sid) => keys.inFlight(CONF, sid));
+      expect(await redis.exists(...inFlight)).toBe(2);
+
+      // One turn of the event loop: one script call for all of them, and an unknown batch.
+      const results = await Promise.all([
+        ...jobs.map(([job, id]) =>
+          batches.recordOutcome(job.batchId, id, 'succeeded', {
+            release: intents.claimOf(job, id),
+          }),
+        ),
+        batches.recordOutcome('b_gone', 'b_gone.x', 'succeeded'),
+      ]);
+      expect(results).toEqual([
+        { recorded: true, completed: false, unknownBatch: false },
+        { recorded: true, completed: true, unknownBatch: false },
+        { recorded: true, completed: true, unknownBatch: false },
+        { recorded: false, completed: false, unknownBatch: true },
+      ]);
+      expect(await redis.exists(...inFlight, keys.inFlight(CONF, SID(4)))).toBe(0);
+      expect((await confbulk.getBatch(mute.id))?.counts).toMatchObject({
+        total: 2,
+        succeeded: 2,
+        pending: 0,
+      });
+      expect((await confbulk.getBatch(hold.id))?.state).toBe('completed');
+      await expect(batches.recordOutcome(mute.id, 'x', 'maybe' as JobOutcome)).rejects.toThrow(
+        'unknown outcome maybe',
+      );
     });
   });
 

@@ -176,6 +176,31 @@ describe('latest intent wins', () => {
     });
   });
 
+  it('handles claims made in the same turn one after the other, across conferences', async () => {
+    await withScene(async ({ redis, prefix }) => {
+      const { intents, batch, job } = setup(redis, prefix);
+      const older = await batch({ action: 'hold', target: { conferenceSid: CONF } }, [P1, P2]);
+      const newer = await batch({ action: 'mute', target: { conferenceSid: CONF } }, [P1]);
+      const [otherJob, otherId] = job(newer, P3);
+      const elsewhere = { ...otherJob, conferenceSid: SID(2) };
+      let newerSent = false;
+      // One script call: the older claims P1 first, so the newer one waits for it.
+      const decisions = [
+        intents.beforeSend(...job(older, P1)),
+        intents.beforeSend(...job(newer, P1)).then((d) => ((newerSent = true), d)),
+        intents.beforeSend(...job(older, P2)),
+        intents.beforeSend(elsewhere, otherId),
+      ];
+      expect(await decisions[0]).toEqual({ superseded: false, params: { Hold: true } });
+      expect(await decisions[2]).toEqual({ superseded: false, params: { Hold: true } });
+      expect(await decisions[3]).toEqual({ superseded: false, params: { Muted: true } });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(newerSent).toBe(false);
+      await intents.afterSend(...job(older, P1));
+      expect(await decisions[1]).toEqual({ superseded: false, params: { Muted: true } });
+    });
+  });
+
   it('ignores a claim whose holder died once it expires', async () => {
     await withScene(async ({ redis, prefix }) => {
       const keys = new ProducerKeys(prefix);

@@ -4,6 +4,7 @@
  * per job, and the end of a batch.
  */
 import { LuaScript } from '../../worker/lua/script.js';
+import { BatchScript, PROTECT } from './batch-script.js';
 import { COMPLETE_IF_DONE, RECORD_CONFERENCE_INTENT, SPLIT } from './snippets.js';
 
 /**
@@ -127,35 +128,90 @@ return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 );
 
 /**
- * Records a job's terminal outcome once per job key. A later outcome replaces only a
- * dead letter (a replay), moving the count from \`deadLettered\` to the new outcome.
+ * Records the terminal outcomes of a batch of jobs, each once per job key, and releases
+ * each job's in-flight claim in the same step (the request is over). A later outcome
+ * replaces only a dead letter (a replay), moving the count from \`deadLettered\` to the new
+ * outcome. The counters of a batch hash move once per call, however many of its jobs the
+ * call carries, and the last outcome of a batch completes it.
  *
- *   KEYS[1] batch hash, KEYS[2] outcomes hash, KEYS[3] completions set
- *   ARGV[1] job key, ARGV[2] outcome, ARGV[3] batch id, ARGV[4] now (ISO), ARGV[5] now (ms),
- *   ARGV[6] retention (ms), ARGV[7] batch TTL (ms)
+ *   KEYS[1] completions set; then per batch (B of them): its hash and its outcomes hash;
+ *           then per job that holds a claim, in job order: the participant's in-flight hash
+ *   ARGV[1] now (ISO), ARGV[2] now (ms), ARGV[3] retention (ms), ARGV[4] outcomes TTL (ms),
+ *   ARGV[5] B, ARGV[6 .. 5+B] the batch ids,
+ *   then 4 per job: its batch (1..B), job key, outcome, claim holder ('' = no claim)
  *
- * Returns {-1} for an unknown batch, {0} when already recorded, {1, completed 0|1}.
+ * Returns per job -1 (unknown batch), 0 (already recorded), 1 (recorded), 2 (recorded, and
+ * it completed the batch), or an error reply.
  */
-export const recordOutcomeScript = new LuaScript(
-  'record-outcome',
-  `${COMPLETE_IF_DONE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+export const recordOutcomesScript = new BatchScript(
+  'record-outcomes',
+  `${COMPLETE_IF_DONE}${PROTECT}
 local counters = { succeeded = 'succeeded', gone = 'gone', superseded = 'superseded', dead_lettered = 'deadLettered' }
-local counter = counters[ARGV[2]]
-if not counter then return redis.error_reply('unknown outcome ' .. ARGV[2]) end
-local previous = redis.call('HGET', KEYS[2], ARGV[1])
-if previous then
-  if previous ~= 'dead_lettered' or ARGV[2] == 'dead_lettered' then return {0} end
-  redis.call('HINCRBY', KEYS[1], 'deadLettered', -1)
-else
-  redis.call('HINCRBY', KEYS[1], 'terminal', 1)
+local batchCount = tonumber(ARGV[5])
+-- Per batch: whether it exists, counter deltas, and the job whose outcome was recorded last
+-- (the one told when the batch completes).
+local batches = {}
+local replies = {}
+
+local function batchOf(b)
+  local state = batches[b]
+  if not state then
+    state = { exists = redis.call('EXISTS', KEYS[2 * b]) == 1, deltas = {} }
+    batches[b] = state
+  end
+  return state
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[1], counter, 1)
-if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[7]) end
-return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6])}
+
+local function add(state, counter, n)
+  state.deltas[counter] = (state.deltas[counter] or 0) + n
+end
+
+local function record(j, a, claimKey)
+  if claimKey then redis.call('HDEL', claimKey, ARGV[a + 3]) end
+  local b = tonumber(ARGV[a])
+  local state = batchOf(b)
+  if not state.exists then return -1 end
+  local key, outcome, outcomesKey = ARGV[a + 1], ARGV[a + 2], KEYS[2 * b + 1]
+  local counter = counters[outcome]
+  if not counter then return redis.error_reply('unknown outcome ' .. outcome) end
+  if redis.call('HSETNX', outcomesKey, key, outcome) == 1 then
+    add(state, 'terminal', 1)
+  else
+    local previous = redis.call('HGET', outcomesKey, key)
+    if previous ~= 'dead_lettered' or outcome == 'dead_lettered' then return 0 end
+    redis.call('HSET', outcomesKey, key, outcome)
+    add(state, 'deadLettered', -1)
+  end
+  add(state, counter, 1)
+  state.last = j
+  return 1
+end
+
+local claims = 2 * batchCount + 1
+for a = 6 + batchCount, #ARGV, 4 do
+  local j = #replies + 1
+  local claimKey = nil
+  if ARGV[a + 3] ~= '' then
+    claims = claims + 1
+    claimKey = KEYS[claims]
+  end
+  replies[j] = protect(record, j, a, claimKey)
+end
+
+for b, state in pairs(batches) do
+  if state.last then
+    local batchKey = KEYS[2 * b]
+    for counter, n in pairs(state.deltas) do
+      if n ~= 0 then redis.call('HINCRBY', batchKey, counter, n) end
+    end
+    if redis.call('PTTL', KEYS[2 * b + 1]) < 0 then redis.call('PEXPIRE', KEYS[2 * b + 1], ARGV[4]) end
+    if completeIfDone(batchKey, KEYS[1], ARGV[5 + b], ARGV[1], ARGV[2], ARGV[3]) == 1 then
+      replies[state.last] = 2
+    end
+  end
+end
+return replies
 `,
-  3,
 );
 
 /**
