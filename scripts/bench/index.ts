@@ -11,11 +11,11 @@
  * Scenarios: overhead, rate, mass-mute, memory. Needs no Redis: each scenario starts a
  * private redis-server (scripts/redis.ts) and stops it.
  */
-import { parseArgs } from 'node:util';
 import { massMute } from './mass-mute.js';
 import { memory } from './memory.js';
 import { overhead } from './overhead.js';
 import { rateExactness } from './rate.js';
+import { parseRunnerArgs } from './support/args.js';
 import { installExitHandlers, stopAllChildren } from './support/processes.js';
 import { describeMachine, machineInfo, roundLoad, writeJson } from './support/results.js';
 import type { Scenario, ScenarioResult } from './support/scenario.js';
@@ -39,31 +39,10 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | undefined {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean', default: false },
-      strict: { type: 'boolean', default: false },
-      scenario: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return undefined;
-  const names = [...(values.scenario ?? []), ...positionals];
-  for (const name of names) {
-    if (!SCENARIOS.some((s) => s.name === name)) {
-      throw new TypeError(
-        `unknown scenario '${name}'; scenarios are: ${SCENARIOS.map((s) => s.name).join(', ')}`,
-      );
-    }
-  }
-  return {
-    quick: values.quick,
-    strict: values.strict,
-    scenarios: names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS,
-  };
+  const args = parseRunnerArgs(argv, SCENARIOS, ['strict']);
+  return (
+    args && { quick: args.quick, strict: args.flags.strict === true, scenarios: args.scenarios }
+  );
 }
 
 function report(scenario: Scenario, result: ScenarioResult): void {

@@ -10,7 +10,7 @@
  *
  * Needs no Redis: each scenario starts a private redis-server and stops it.
  */
-import { parseArgs } from 'node:util';
+import { parseRunnerArgs } from '../bench/support/args.js';
 import { installExitHandlers, stopAllChildren } from '../bench/support/processes.js';
 import { describeMachine, machineInfo, roundLoad, writeJson } from '../bench/support/results.js';
 import { lastRedisVersion } from '../bench/support/stack.js';
@@ -27,31 +27,8 @@ const USAGE = `Usage: npm run chaos -- [--quick] [--scenario NAME]...
 Exit code 1 when a promise is broken (or a scenario could not run).`;
 
 function parseOptions(argv: string[]): { quick: boolean; scenarios: ChaosScenario[] } | undefined {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean', default: false },
-      scenario: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return undefined;
-  const names = [...(values.scenario ?? []), ...positionals];
-  for (const name of names) {
-    if (!CHAOS_SCENARIOS.some((s) => s.name === name)) {
-      throw new TypeError(
-        `unknown scenario '${name}'; scenarios are: ${CHAOS_SCENARIOS.map((s) => s.name).join(', ')}`,
-      );
-    }
-  }
-  return {
-    quick: values.quick,
-    scenarios: names.length
-      ? CHAOS_SCENARIOS.filter((s) => names.includes(s.name))
-      : CHAOS_SCENARIOS,
-  };
+  const args = parseRunnerArgs(argv, CHAOS_SCENARIOS);
+  return args && { quick: args.quick, scenarios: args.scenarios };
 }
 
 function report(scenario: ChaosScenario, result: ChaosResult): void {
