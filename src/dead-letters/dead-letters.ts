@@ -106,7 +106,10 @@ export class DeadLetters {
   /**
    * Re-enqueues dead letters as new jobs (`replayOf` = the dead job's id), with `set`
    * merged into their parameters, then removes the entries. Every job is validated first:
-   * nothing is enqueued or removed when one is invalid or an id is unknown.
+   * nothing is enqueued or removed when one is invalid or an id is unknown. A crash between
+   * enqueueing and removing leaves the entry behind; replaying it again enqueues a second
+   * job, which the batch counts once (outcomes are keyed by `replayOf`) but which sends its
+   * request again.
    * @throws ValidationError naming the entry and the field.
    */
   async replay(options: ReplayOptions): Promise<ReplayResult> {
