@@ -140,7 +140,8 @@ describe('CircuitBreaker', () => {
       const probes = waits.filter((w) => w.settled);
       expect(probes).toHaveLength(1);
       expect(probes[0]!.probe).toBe(true);
-      expect(probes[0]!.at! - openedAt).toBeGreaterThanOrEqual(140);
+      // The 150 ms cool-down started in Redis before `openedAt` was taken: allow the round trip.
+      expect(probes[0]!.at! - openedAt).toBeGreaterThanOrEqual(100);
       const prober = waits.indexOf(probes[0]!) < 3 ? a! : b!;
       expect(await prober.state()).toBe('half-open');
       expect(await prober.recordSuccess()).toBe('closed');
