@@ -16,7 +16,7 @@ import { memory } from './memory.js';
 import { overhead } from './overhead.js';
 import { rateExactness } from './rate.js';
 import { parseRunnerArgs } from './support/args.js';
-import { installExitHandlers, stopAllChildren } from './support/processes.js';
+import { runScenarios } from './support/runner.js';
 import { describeMachine, machineInfo, roundLoad, writeJson } from './support/results.js';
 import type { Scenario, ScenarioResult } from './support/scenario.js';
 import { markdownTable, printTable } from './support/table.js';
@@ -88,34 +88,19 @@ async function runScenario(scenario: Scenario, quick: boolean): Promise<Scenario
 }
 
 async function main(): Promise<void> {
-  let options: ReturnType<typeof parseOptions>;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (!options) {
-    console.log(USAGE);
-    return;
-  }
-  installExitHandlers();
-  const started = Date.now();
-  let missed = 0;
-  try {
-    for (const scenario of options.scenarios) {
-      const result = await runScenario(scenario, options.quick);
-      missed += result.targets.filter((t) => !t.met).length;
-    }
-  } finally {
-    await stopAllChildren();
-  }
-  console.log(
-    `\nbench finished in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
-      `${missed === 0 ? 'every target met' : `${missed} target(s) missed (see the tables)`}`,
+  const done = await runScenarios(
+    {
+      name: 'bench',
+      usage: USAGE,
+      parse: parseOptions,
+      run: async (scenario: Scenario, options: Options) =>
+        (await runScenario(scenario, options.quick)).targets.filter((t) => !t.met).length,
+      verdict: (missed) =>
+        missed === 0 ? 'every target met' : `${missed} target(s) missed (see the tables)`,
+    },
+    process.argv.slice(2),
   );
-  if (missed > 0 && options.strict) process.exitCode = 1;
+  if (done && done.failures > 0 && done.options.strict) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

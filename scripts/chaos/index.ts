@@ -11,7 +11,7 @@
  * Needs no Redis: each scenario starts a private redis-server and stops it.
  */
 import { parseRunnerArgs } from '../bench/support/args.js';
-import { installExitHandlers, stopAllChildren } from '../bench/support/processes.js';
+import { runScenarios } from '../bench/support/runner.js';
 import { describeMachine, machineInfo, roundLoad, writeJson } from '../bench/support/results.js';
 import { lastRedisVersion } from '../bench/support/stack.js';
 import { markdownTable } from '../bench/support/table.js';
@@ -81,32 +81,17 @@ async function runScenario(scenario: ChaosScenario, quick: boolean): Promise<num
 }
 
 async function main(): Promise<void> {
-  let options: ReturnType<typeof parseOptions>;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    console.error(`chaos: ${(err as Error).message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (!options) {
-    console.log(USAGE);
-    return;
-  }
-  installExitHandlers();
-  const started = Date.now();
-  let brokenCount = 0;
-  try {
-    for (const scenario of options.scenarios)
-      brokenCount += await runScenario(scenario, options.quick);
-  } finally {
-    await stopAllChildren();
-  }
-  console.log(
-    `\nchaos finished in ${((Date.now() - started) / 1000).toFixed(0)} s: ` +
-      (brokenCount === 0 ? 'every promise kept' : `${brokenCount} promise(s) BROKEN`),
+  const done = await runScenarios(
+    {
+      name: 'chaos',
+      usage: USAGE,
+      parse: parseOptions,
+      run: (scenario: ChaosScenario, options) => runScenario(scenario, options.quick),
+      verdict: (broken) => (broken === 0 ? 'every promise kept' : `${broken} promise(s) BROKEN`),
+    },
+    process.argv.slice(2),
   );
-  if (brokenCount > 0) process.exitCode = 1;
+  if (done && done.failures > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
