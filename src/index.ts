@@ -22,22 +22,22 @@ export {
   type Schedules,
   type ScheduleSpec,
   type WaitOptions,
-} from './producer/types.js';
-export { BULK_ACTIONS, type BulkActionDefinition } from './producer/actions.js';
+} from './types.js';
+export { BULK_ACTIONS, type BulkActionDefinition } from './bulk-actions/actions.js';
 export {
   IDEMPOTENCY_KEY_PATTERN,
   REQUEST_LIMITS,
   validateBulkActionRequest,
   type ValidatedRequest,
-} from './producer/request-schema.js';
-export { SCHEDULE_NAME_PATTERN, validateScheduleSpec } from './producer/schedules.js';
+} from './bulk-actions/request-schema.js';
+export { SCHEDULE_NAME_PATTERN, validateScheduleSpec } from './schedules/schedules.js';
 export {
   EVENT_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   signWebhookBody,
   verifyWebhookSignature,
-} from './producer/webhooks.js';
+} from './webhooks/webhooks.js';
 export { BatchNotFoundError, BatchWaitTimeoutError } from './producer/errors.js';
 
 // Workers
@@ -53,10 +53,10 @@ export {
 } from './worker/runtime.js';
 export { startWorkerStack, type WorkerStack, type WorkerStackOptions } from './worker/stack.js';
 export {
-  producerWorkerParts,
-  type ProducerWorkerContext,
-  type ProducerWorkerParts,
-} from './producer/worker-parts.js';
+  batchWorkerParts,
+  type BatchWorkerContext,
+  type BatchWorkerParts,
+} from './worker/parts.js';
 export type { JobOutcome, PipelineHooks } from './worker/types.js';
 
 // Dead letters

@@ -6,7 +6,7 @@
  * last POST at the mock and the batch seen completed; against the lower bound N / limit.
  */
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import type { Scenario } from './support/scenario.js';
 import { withStack } from './support/stack.js';
 import { seconds, type Row } from './support/table.js';

@@ -3,7 +3,7 @@
  * notes about the trouble the mock makes, printed above the bar as they happen.
  */
 import cliProgress from 'cli-progress';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import type { ProgressStyle } from './options.js';
 
 export interface DemoProgress {

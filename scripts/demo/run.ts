@@ -9,7 +9,7 @@ import { getSpace, loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import type { Metrics } from '../../src/metrics.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import { createSignalWireClient } from '../../src/signalwire/client.js';
 import { DEMO_DEFAULTS, type DemoOptions } from './options.js';
 import { planTrouble, startMockScene, startTrouble } from './mock-scene.js';

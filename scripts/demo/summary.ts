@@ -3,7 +3,7 @@
  * conference ended as intended, checked against the participants' actual state.
  */
 import type { Metrics } from '../../src/metrics.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 
 export interface DemoSummary {
   /** `mock`: the mock API with injected trouble; `real`: a real SignalWire space. */

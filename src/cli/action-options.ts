@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { parseSetOptions } from '../dead-letters/set-option.js';
 import { ValidationError } from '../errors.js';
-import type { BulkActionName, BulkActionRequest } from '../producer/types.js';
+import type { BulkActionName, BulkActionRequest } from '../types.js';
 import { UPDATE_PARAM_NAMES, type UpdateParticipantParams } from '../signalwire/types.js';
 import { collect, parseBool, parseHttpUrl } from './options.js';
 

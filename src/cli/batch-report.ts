@@ -1,7 +1,7 @@
 /**
  * How the CLI shows a batch, waits for it, and turns its end state into an exit code.
  */
-import type { Batch, BulkTarget, Confbulk } from '../producer/types.js';
+import type { Batch, BulkTarget, Confbulk } from '../types.js';
 import { createProgressReporter } from './progress.js';
 import { EXIT, interruptScope, type CliContext } from './io.js';
 

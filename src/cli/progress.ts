@@ -3,7 +3,7 @@
  * (logs, CI, pipes) one line at most every few seconds, only when something changed.
  */
 import cliProgress from 'cli-progress';
-import type { Batch } from '../producer/types.js';
+import type { Batch } from '../types.js';
 import type { OutputStream } from './io.js';
 
 export interface ProgressReporter {

@@ -4,7 +4,7 @@
  * that `--help` and input errors stay fast.
  */
 import type { Redis } from 'ioredis';
-import type { Confbulk } from '../producer/types.js';
+import type { Confbulk } from '../types.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { CliContext } from './io.js';
 

@@ -5,7 +5,7 @@
 import type { ConfbulkConfig } from '../config.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Metrics } from '../metrics.js';
-import type { Confbulk } from '../producer/types.js';
+import type { Confbulk } from '../types.js';
 
 /** The dead-letter operations the API exposes. */
 export type DeadLetterStore = Pick<DeadLetters, 'list' | 'count' | 'get' | 'replay' | 'purge'>;

@@ -15,11 +15,11 @@ import type { ConfbulkConfig } from '../config.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { closeRedis, createRedis, QUEUE_NAMES, redisAnswers } from '../queues.js';
-import { BatchStore } from './batches.js';
-import { BulkActionSubmitter } from './bulk-action.js';
-import { ProducerKeys } from './keys.js';
-import { ScheduleStore } from './schedules.js';
-import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from './types.js';
+import { BatchStore } from '../batches/store.js';
+import { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { ProducerKeys } from '../keys.js';
+import { ScheduleStore } from '../schedules/schedules.js';
+import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from '../types.js';
 import { BatchWaiter } from './wait.js';
 
 export interface ConfbulkOptions {

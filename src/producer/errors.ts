@@ -3,7 +3,7 @@
  * boundaries, e.g. through the HTTP API).
  */
 import { ConfbulkError } from '../errors.js';
-import type { Batch } from './types.js';
+import type { Batch } from '../types.js';
 
 /** No batch has this id (never created, or expired after its retention). */
 export class BatchNotFoundError extends ConfbulkError {

@@ -6,11 +6,11 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { closeRedis } from '../queues.js';
-import type { BatchStore } from './batches.js';
-import type { BatchEvent } from './completion.js';
+import type { BatchStore } from '../batches/store.js';
+import type { BatchEvent } from '../batches/completion.js';
 import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
-import type { ProducerKeys } from './keys.js';
-import type { Batch, WaitOptions } from './types.js';
+import type { ProducerKeys } from '../keys.js';
+import type { Batch, WaitOptions } from '../types.js';
 
 export interface BatchWaiterOptions {
   /** Duplicated for the subscription (a subscribed connection can do nothing else). */

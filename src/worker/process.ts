@@ -1,5 +1,5 @@
 /**
- * A worker process: configuration, connections, API clients, the producer's parts (fan-out,
+ * A worker process: configuration, connections, API clients, the batch parts (fan-out,
  * schedules, latest-intent-wins hooks), the worker runtime, a progress line, an optional
  * metrics/health listener, and graceful shutdown on SIGTERM/SIGINT with a watchdog.
  */

@@ -1,7 +1,7 @@
 /**
  * The worker runtime: one BullMQ worker per space (each with its space's rate limiter and
  * circuit breaker, shared with every other process through Redis), plus the extra workers
- * the producer brings (fan-out, schedules). Built so that a process can die at any moment:
+ * that batches bring (fan-out, schedules). Built so that a process can die at any moment:
  * a killed worker's jobs come back through stalled-job recovery, and a stopped one hands
  * back what it had not sent yet.
  */

@@ -1,7 +1,7 @@
 /**
- * Everything a worker runs, wired together: API clients, participant queues, the
- * producer's worker parts (fan-out, schedules, webhooks, latest-intent-wins hooks) and the
- * worker runtime. `confbulk worker` (src/worker/process.ts) adds the process concerns
+ * Everything a worker runs, wired together: API clients, participant queues, the batch
+ * parts (src/worker/parts.ts: fan-out, schedules, webhooks, latest-intent-wins hooks) and
+ * the worker runtime. `confbulk worker` (src/worker/process.ts) adds the process concerns
  * around it (signals, metrics listener, progress line); the demo and tests run it in
  * process.
  */
@@ -10,7 +10,7 @@ import type { ConfbulkConfig } from '../config.js';
 import { ParticipantQueues } from '../jobs/enqueue.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { producerWorkerParts } from '../producer/worker-parts.js';
+import { batchWorkerParts } from './parts.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
 import { closeAll } from './shutdown.js';
@@ -58,7 +58,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       [...acquired].reverse().map(([name, step]) => [name, () => step(timeoutMs)] as const),
     );
   try {
-    const parts = await producerWorkerParts({
+    const parts = await batchWorkerParts({
       config,
       connection,
       logger,
@@ -66,7 +66,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       clients,
       queues,
     });
-    acquired.push(['producer parts', () => parts.close()]);
+    acquired.push(['batch parts', () => parts.close()]);
     const runtime = await startWorkerRuntime({
       config,
       connection,

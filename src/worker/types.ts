@@ -1,5 +1,5 @@
 /**
- * The contract between the worker pipeline and what plugs into it: the producer's hooks
+ * The contract between the worker pipeline and what plugs into it: the batch hooks
  * (latest intent wins, batch progress) and extra workers the worker process also runs
  * (fan-out, schedules).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch, Schedule } from '../../src/producer/types.js';
+import type { Batch, Schedule } from '../../src/types.js';
 import { CALL_SID, CONFERENCE_SID, cliEnv, confbulk, withPrefix } from './run-cli.js';
 
 const conf = ['--conference', CONFERENCE_SID];

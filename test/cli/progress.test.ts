@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter, progressLine } from '../../src/cli/progress.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 
 function batch(state: Batch['state'], succeeded: number, deadLettered = 0, total = 10): Batch {
   return {

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { startMock, type MockServer } from '../../src/mock/index.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import { runWorkerProcess } from '../../src/worker/process.js';
 import { confbulk, withPrefix } from './run-cli.js';
 

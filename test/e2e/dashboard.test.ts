@@ -19,7 +19,7 @@ import { startMock, type MockServer } from '../../src/mock/index.js';
 import { apiOps } from '../../src/ops/api-plugins.js';
 import { SESSION_COOKIE } from '../../src/ops/dashboard/session.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'dashboard-e2e-token-0123456789';

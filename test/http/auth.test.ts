@@ -5,7 +5,7 @@ import { buildApp } from '../../src/http/app.js';
 import { startApiServer } from '../../src/http/server.js';
 import type { DeadLetterStore } from '../../src/http/dependencies.js';
 import { silentLogger } from '../../src/logger.js';
-import type { Confbulk } from '../../src/producer/types.js';
+import type { Confbulk } from '../../src/types.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { CONFERENCE_SID, testEnv, TOKEN, withApi } from './fixture.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch } from '../../src/producer/types.js';
+import type { Batch } from '../../src/types.js';
 import { auth, CALL_SID, CONFERENCE_SID, withApi } from './fixture.js';
 
 const request = {

@@ -10,7 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
 import { silentLogger } from '../../src/logger.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import type { Confbulk } from '../../src/producer/types.js';
+import type { Confbulk } from '../../src/types.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';

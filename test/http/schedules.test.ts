@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Schedule } from '../../src/producer/types.js';
+import type { Schedule } from '../../src/types.js';
 import { auth, CONFERENCE_SID, withApi } from './fixture.js';
 
 const spec = {

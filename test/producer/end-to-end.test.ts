@@ -8,8 +8,8 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { participantJobId } from '../../src/jobs/participant-job.js';
 import { updatesQueueName } from '../../src/queues.js';
-import type { BulkActionRequest } from '../../src/producer/types.js';
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/producer/webhooks.js';
+import type { BulkActionRequest } from '../../src/types.js';
+import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/webhooks/webhooks.js';
 import { WEBHOOK_SECRET, withScene, type Scene } from './support.js';
 
 const url = (name: string): string => `https://media.example.com/${name}.mp3`;

@@ -12,7 +12,7 @@ import {
   type MockServer,
 } from '../../src/mock/index.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import type { Confbulk } from '../../src/producer/types.js';
+import type { Confbulk } from '../../src/types.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

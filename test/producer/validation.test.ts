@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { resolveAction } from '../../src/producer/actions.js';
-import { validateBulkActionRequest } from '../../src/producer/request-schema.js';
+import { resolveAction } from '../../src/bulk-actions/actions.js';
+import { validateBulkActionRequest } from '../../src/bulk-actions/request-schema.js';
 import { keysUnder, SID, testConfig, withScene } from './support.js';
 
 const CONF = SID(1);

@@ -5,7 +5,7 @@
  */
 import { DeadLetters } from '../../../src/dead-letters/dead-letters.js';
 import { createConfbulk } from '../../../src/producer/confbulk.js';
-import type { Batch, BatchHandle, Confbulk } from '../../../src/producer/types.js';
+import type { Batch, BatchHandle, Confbulk } from '../../../src/types.js';
 import { clearTranscripts, childTranscripts } from '../../bench/support/processes.js';
 import { withStack, type Stack, type Worker } from '../../bench/support/stack.js';
 import { until } from '../../bench/support/window.js';

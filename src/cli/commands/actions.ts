@@ -16,7 +16,7 @@ import {
 import { describeTarget, waitAndReport } from '../batch-report.js';
 import type { CliContext } from '../io.js';
 import { parseSeconds } from '../options.js';
-import { validateBulkActionRequest } from '../../producer/request-schema.js';
+import { validateBulkActionRequest } from '../../bulk-actions/request-schema.js';
 import { withConfbulk } from '../resources.js';
 
 interface RunFlags {

@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { ValidationError } from '../../errors.js';
-import type { Schedule, ScheduleSpec } from '../../producer/types.js';
+import type { Schedule, ScheduleSpec } from '../../types.js';
 import {
   ACTION_SPECS,
   addParamOptions,
@@ -17,7 +17,7 @@ import {
 } from '../action-options.js';
 import { describeTarget } from '../batch-report.js';
 import { EXIT, type CliContext } from '../io.js';
-import { validateScheduleSpec } from '../../producer/schedules.js';
+import { validateScheduleSpec } from '../../schedules/schedules.js';
 import { withConfbulk } from '../resources.js';
 
 interface WhenFlags {

@@ -3,7 +3,7 @@
  * once (202), or returns the existing batch of a known idempotency key (200).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { BulkActionRequest } from '../../producer/types.js';
+import type { BulkActionRequest } from '../../types.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { bulkActionRequestSchema, createdBatchBody } from '../schemas/batches.js';
 import { errorResponses } from '../schemas/common.js';

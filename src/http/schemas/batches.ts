@@ -3,8 +3,8 @@
  * the HTTP API accepts exactly what the library accepts.
  */
 import { z } from 'zod';
-import { bulkActionRequestSchema } from '../../producer/request-schema.js';
-import { BULK_ACTION_NAMES } from '../../producer/types.js';
+import { bulkActionRequestSchema } from '../../bulk-actions/request-schema.js';
+import { BULK_ACTION_NAMES } from '../../types.js';
 import { limitQuery } from './common.js';
 
 export { bulkActionRequestSchema };

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { SPACE_NAME } from '../../config.js';
-import { bulkActionRequestSchema } from '../../producer/request-schema.js';
+import { bulkActionRequestSchema } from '../../bulk-actions/request-schema.js';
 import { limitQuery } from './common.js';
 
 const deadLetterId = z

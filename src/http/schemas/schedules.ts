@@ -3,8 +3,8 @@
  * time rules (a future `at`, a valid cron pattern and zone) are checked by the producer.
  */
 import { z } from 'zod';
-import { bulkActionRequestSchema } from '../../producer/request-schema.js';
-import { SCHEDULE_NAME_PATTERN } from '../../producer/schedules.js';
+import { bulkActionRequestSchema } from '../../bulk-actions/request-schema.js';
+import { SCHEDULE_NAME_PATTERN } from '../../schedules/schedules.js';
 
 const scheduleName = z.string({ message: 'must be a string' }).regex(SCHEDULE_NAME_PATTERN, {
   message: 'must be 1 to 100 characters: letters, digits and . _ -',

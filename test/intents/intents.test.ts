@@ -7,12 +7,12 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { ParticipantJobData } from '../../src/jobs/participant-job.js';
 import { participantJobId } from '../../src/jobs/participant-job.js';
-import { BatchStore } from '../../src/producer/batches.js';
-import { intentFieldsOf, IntentStore } from '../../src/producer/intents.js';
-import { ProducerKeys } from '../../src/producer/keys.js';
-import { validateBulkActionRequest } from '../../src/producer/request-schema.js';
-import type { Batch, BulkActionRequest } from '../../src/producer/types.js';
-import { SID, testConfig, withScene } from './support.js';
+import { BatchStore } from '../../src/batches/store.js';
+import { intentFieldsOf, IntentStore } from '../../src/intents/intents.js';
+import { ProducerKeys } from '../../src/keys.js';
+import { validateBulkActionRequest } from '../../src/bulk-actions/request-schema.js';
+import type { Batch, BulkActionRequest } from '../../src/types.js';
+import { SID, testConfig, withScene } from '../producer/support.js';
 
 const CONF = SID(1);
 const [P1, P2, P3] = [SID(11), SID(12), SID(13)];

@@ -5,8 +5,8 @@
  */
 import type { Queue } from 'bullmq';
 import type { ConfbulkConfig } from '../config.js';
-import type { BatchStore, CreatedBatch } from './batches.js';
-import { enqueueFanout } from './fanout.js';
+import type { BatchStore, CreatedBatch } from '../batches/store.js';
+import { enqueueFanout } from '../fanout/fanout.js';
 import { validateBulkActionRequest } from './request-schema.js';
 
 export interface SubmitOptions {

@@ -1,5 +1,5 @@
 /**
- * Lua functions shared by several producer scripts, pasted in front of a script's body.
+ * Lua functions shared by several batch and intent scripts, pasted in front of a script's body.
  */
 
 /**

@@ -8,16 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { participantJobId } from '../../src/jobs/participant-job.js';
 import { silentLogger } from '../../src/logger.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
-import { BatchStore } from '../../src/producer/batches.js';
-import { CompletionNotifier } from '../../src/producer/completion.js';
+import { BatchStore } from '../../src/batches/store.js';
+import { CompletionNotifier } from '../../src/batches/completion.js';
 import { BatchWaitTimeoutError } from '../../src/producer/errors.js';
-import { IntentStore } from '../../src/producer/intents.js';
-import { ProducerKeys } from '../../src/producer/keys.js';
-import { validateBulkActionRequest } from '../../src/producer/request-schema.js';
-import type { Batch } from '../../src/producer/types.js';
+import { IntentStore } from '../../src/intents/intents.js';
+import { ProducerKeys } from '../../src/keys.js';
+import { validateBulkActionRequest } from '../../src/bulk-actions/request-schema.js';
+import type { Batch } from '../../src/types.js';
 import type { JobOutcome } from '../../src/worker/types.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import { SID, withScene } from './support.js';
+import { SID, withScene } from '../producer/support.js';
 
 const CONF = SID(1);
 

@@ -1,8 +1,8 @@
 /**
- * Where the producer keeps its data in Redis. Every key sits under the configured prefix
+ * Where batches, intents and their bookkeeping live in Redis. Every key sits under the configured prefix
  * (a hash tag), so Lua scripts may touch any of them in Redis Cluster too.
  */
-import { dataKey } from '../queues.js';
+import { dataKey } from './queues.js';
 
 /** Fields whose latest intent wins, each with the parameters that travel with it. */
 export const INTENT_FIELDS = ['Muted', 'Hold', 'HoldUrl', 'WaitUrl', 'Coaching'] as const;

@@ -6,17 +6,17 @@
  * and an in-flight claim per participant keeps a newer request from overtaking an older
  * one still on its way. Announcements and removals carry no intent: never superseded,
  * superseding nothing. The jobs that reach `beforeSend` together are claimed in one Lua
- * call, and a job's claim is released with its outcome (batches.ts), so that a job costs
+ * call, and a job's claim is released with its outcome (batches/store.ts), so that a job costs
  * a fraction of a round trip rather than three.
  */
 import type { Redis } from 'ioredis';
 import type { ParticipantJobData } from '../jobs/participant-job.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
 import type { SendDecision } from '../worker/types.js';
-import { INTENT_FIELDS, type IntentField, type ProducerKeys } from './keys.js';
-import { CallBatcher } from './call-batcher.js';
+import { INTENT_FIELDS, type IntentField, type ProducerKeys } from '../keys.js';
+import { CallBatcher } from '../batches/call-batcher.js';
 import { claimSendScript } from './lua/intent-scripts.js';
-import type { BulkTarget } from './types.js';
+import type { BulkTarget } from '../types.js';
 
 /** The parameters that belong to each intent field. */
 const PARAMS_OF: Record<IntentField, readonly (keyof UpdateParticipantParams)[]> = {

@@ -8,10 +8,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { BatchStore } from './batches.js';
-import type { ProducerKeys } from './keys.js';
-import type { Batch } from './types.js';
-import { enqueueWebhook } from './webhooks.js';
+import type { BatchStore } from './store.js';
+import type { ProducerKeys } from '../keys.js';
+import type { Batch } from '../types.js';
+import { enqueueWebhook } from '../webhooks/webhooks.js';
 
 /** Message on the events channel. */
 export interface BatchEvent {

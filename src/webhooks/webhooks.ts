@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
-import type { BatchStore } from './batches.js';
+import type { BatchStore } from '../batches/store.js';
 import { QUEUE_NAMES } from '../queues.js';
 
 /** Queue of webhook deliveries (under the configured prefix). */

@@ -6,8 +6,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import type { Batch, ScheduleSpec } from '../../src/producer/types.js';
-import { eventually, keysUnder, withScene, type Scene } from './support.js';
+import type { Batch, ScheduleSpec } from '../../src/types.js';
+import { eventually, keysUnder, withScene, type Scene } from '../producer/support.js';
 
 const request = {
   action: 'hold-music' as const,

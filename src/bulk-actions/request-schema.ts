@@ -10,7 +10,7 @@ import { ValidationError } from '../errors.js';
 import { SID_PATTERN } from '../jobs/participant-job.js';
 import { UPDATE_PARAM_NAMES, type UpdateParticipantParams } from '../signalwire/types.js';
 import { BULK_ACTIONS, resolveAction } from './actions.js';
-import { BULK_ACTION_NAMES, type BulkActionName, type BulkTarget } from './types.js';
+import { BULK_ACTION_NAMES, type BulkActionName, type BulkTarget } from '../types.js';
 
 /** Limits of one request. */
 export const REQUEST_LIMITS = {

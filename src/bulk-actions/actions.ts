@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { UPDATE_PARAM_NAMES, type UpdateParticipantParams } from '../signalwire/types.js';
-import type { BulkActionName } from './types.js';
+import type { BulkActionName } from '../types.js';
 
 export type UpdateParamName = keyof UpdateParticipantParams;
 

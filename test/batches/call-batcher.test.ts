@@ -3,7 +3,7 @@
  * trip is pending, share the next round trip; each caller gets its own reply or error.
  */
 import { describe, expect, it } from 'vitest';
-import { CallBatcher } from '../../src/producer/call-batcher.js';
+import { CallBatcher } from '../../src/batches/call-batcher.js';
 
 /** A batcher doubling numbers, recording the batches it was sent. */
 function doubler(options: { maxBatch?: number; failOn?: number } = {}) {

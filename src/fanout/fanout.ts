@@ -12,10 +12,10 @@ import type { ParticipantJobData } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
 import { isSignalWireError } from '../signalwire/errors.js';
-import type { BatchStore } from './batches.js';
-import type { CompletionNotifier } from './completion.js';
-import { intentFieldsOf } from './intents.js';
-import type { Batch } from './types.js';
+import type { BatchStore } from '../batches/store.js';
+import type { CompletionNotifier } from '../batches/completion.js';
+import { intentFieldsOf } from '../intents/intents.js';
+import type { Batch } from '../types.js';
 
 export interface FanoutJobData {
   batchId: string;

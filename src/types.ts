@@ -1,9 +1,9 @@
 /**
- * The producer's public contract: what a caller asks for (a BulkActionRequest), what it
- * gets back (a Batch and a BatchHandle), schedules, and the Confbulk facade. The CLI and
- * the HTTP API are written against these types.
+ * The public contract: what a caller asks for (a BulkActionRequest), what it gets back (a
+ * Batch and a BatchHandle), schedules, and the Confbulk facade. The producer, the CLI, the
+ * HTTP API and the worker-side modules (batches, fan-out, schedules) share these types.
  */
-import type { UpdateParticipantParams } from '../signalwire/types.js';
+import type { UpdateParticipantParams } from './signalwire/types.js';
 
 /** Every bulk action confbulk knows. */
 export const BULK_ACTION_NAMES = [

@@ -3,7 +3,7 @@
  * over, and the per-participant in-flight claims that keep requests for one participant
  * in intent order. Claims expire by Redis time, so clocks of worker machines do not matter.
  */
-import { BatchScript, PROTECT } from './batch-script.js';
+import { BatchScript, PROTECT } from '../../batches/lua/batch-script.js';
 
 /**
  * For each job of a batch, in order: drops the fields a newer intent took over, then claims

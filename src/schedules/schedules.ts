@@ -17,9 +17,9 @@ import { z } from 'zod';
 import type { ConfbulkConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BulkActionSubmitter } from './bulk-action.js';
-import { validateBulkActionRequest } from './request-schema.js';
-import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from './types.js';
+import type { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { validateBulkActionRequest } from '../bulk-actions/request-schema.js';
+import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from '../types.js';
 
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 

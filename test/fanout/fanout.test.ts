@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import { silentLogger } from '../../src/logger.js';
 import { QUEUE_NAMES, updatesQueueName } from '../../src/queues.js';
-import { BatchStore } from '../../src/producer/batches.js';
-import { CompletionNotifier } from '../../src/producer/completion.js';
-import { Fanout, type FanoutJobData } from '../../src/producer/fanout.js';
-import { ProducerKeys } from '../../src/producer/keys.js';
-import { WEBHOOKS_QUEUE } from '../../src/producer/webhooks.js';
+import { BatchStore } from '../../src/batches/store.js';
+import { CompletionNotifier } from '../../src/batches/completion.js';
+import { Fanout, type FanoutJobData } from '../../src/fanout/fanout.js';
+import { ProducerKeys } from '../../src/keys.js';
+import { WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.js';
 import { SignalWireClients } from '../../src/signalwire/clients.js';
-import { SID, withScene, type Scene } from './support.js';
+import { SID, withScene, type Scene } from '../producer/support.js';
 
 /** A fan-out worker only: participant jobs stay queued, to be counted. */
 async function withFanout<T>(

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobOutcome } from '../worker/types.js';
 import { CallBatcher } from './call-batcher.js';
-import { conferenceWideFields, fieldMask, INTENT_TTL_MS, type Claim } from './intents.js';
-import { INTENT_FIELDS, type IntentField, type ProducerKeys } from './keys.js';
+import { conferenceWideFields, fieldMask, INTENT_TTL_MS, type Claim } from '../intents/intents.js';
+import { INTENT_FIELDS, type IntentField, type ProducerKeys } from '../keys.js';
 import {
   addMembersScript,
   claimCompletionsScript,
@@ -18,8 +18,8 @@ import {
   recordConferenceIntentScript,
   recordOutcomesScript,
 } from './lua/batch-scripts.js';
-import type { ValidatedRequest } from './request-schema.js';
-import type { Batch, BatchState, BulkActionName } from './types.js';
+import type { ValidatedRequest } from '../bulk-actions/request-schema.js';
+import type { Batch, BatchState, BulkActionName } from '../types.js';
 
 export interface BatchStoreOptions {
   redis: Redis;

@@ -1,6 +1,8 @@
 /**
- * What the producer plugs into a worker process: the pipeline hooks (latest intent wins,
- * batch outcomes) and the extra workers (fan-out, schedules, completion webhooks).
+ * What batches add to a worker process: the pipeline hooks (latest intent wins, batch
+ * outcomes) and the extra workers (fan-out, schedules, completion webhooks). Each piece
+ * lives in its own module (batches/, intents/, fanout/, schedules/, webhooks/); this file
+ * only wires them to the process's connection, queues and logger.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -10,17 +12,17 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { QUEUE_NAMES } from '../queues.js';
 import type { SignalWireClients } from '../signalwire/clients.js';
-import type { ExtraWorkerSpec, PipelineHooks } from '../worker/types.js';
-import { BatchStore } from './batches.js';
-import { BulkActionSubmitter } from './bulk-action.js';
-import { CompletionNotifier } from './completion.js';
-import { Fanout } from './fanout.js';
-import { IntentStore } from './intents.js';
-import { ProducerKeys } from './keys.js';
-import { createScheduleProcessor } from './schedules.js';
-import { createWebhookProcessor, WEBHOOKS_QUEUE } from './webhooks.js';
+import type { ExtraWorkerSpec, PipelineHooks } from './types.js';
+import { BatchStore } from '../batches/store.js';
+import { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { CompletionNotifier } from '../batches/completion.js';
+import { Fanout } from '../fanout/fanout.js';
+import { IntentStore } from '../intents/intents.js';
+import { ProducerKeys } from '../keys.js';
+import { createScheduleProcessor } from '../schedules/schedules.js';
+import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
 
-export interface ProducerWorkerContext {
+export interface BatchWorkerContext {
   config: ConfbulkConfig;
   /** Shared connection; not closed by `close()`. */
   connection: Redis;
@@ -30,7 +32,7 @@ export interface ProducerWorkerContext {
   queues: ParticipantQueues;
 }
 
-export interface ProducerWorkerParts {
+export interface BatchWorkerParts {
   hooks: PipelineHooks;
   workers: ExtraWorkerSpec[];
   /** Stops the completion sweeper and closes the queues opened here. Idempotent. */
@@ -40,11 +42,9 @@ export interface ProducerWorkerParts {
 /** Concurrency of the extra workers per process. */
 const CONCURRENCY = { fanout: 2, schedules: 1, webhooks: 5 } as const;
 
-export async function producerWorkerParts(
-  ctx: ProducerWorkerContext,
-): Promise<ProducerWorkerParts> {
+export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWorkerParts> {
   const { config, connection, metrics } = ctx;
-  const logger = ctx.logger.child({ component: 'producer' });
+  const logger = ctx.logger.child({ component: 'batches' });
   const keys = new ProducerKeys(config.prefix);
   const batches = new BatchStore({ redis: connection, keys });
   // A claim spans the wait for a permit and the request itself.
