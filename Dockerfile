@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
-# confbulk: the `confbulk` command (api, worker, mock, dlq, ...) on Node 20.
-# Node >= 20.19 is needed: the dashboard's dependencies require() ES modules.
+# confbulk: the `confbulk` command (api, worker, mock, dlq, ...) on Node 24 LTS.
+# confbulk runs on Node >= 20.19 too (CI tests both), but Node 20 is past its end of life.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # --ignore-scripts: `prepare` builds, and the sources are not copied yet.
@@ -11,7 +11,7 @@ COPY src ./src
 COPY workers ./workers
 RUN npm run build
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -11,7 +11,8 @@
  * (BullMQ needs it), and checked.
  *
  * Run directly (`npm run redis`) it starts a private server, prints its URL and keeps it up
- * until Ctrl-C.
+ * until Ctrl-C. `npm run redis -- --cluster` starts a local Redis Cluster of 3 primaries and
+ * 3 replicas instead (scripts/redis-cluster.ts) and prints its `REDIS_CLUSTER_NODES`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -137,6 +138,17 @@ function installWithApt(log: (msg: string) => void): void {
   log('redis-server installed.');
 }
 
+/** Path of `redis-server`, installing Debian's package first where that is possible. */
+export function redisServerBinary(log: (msg: string) => void): string {
+  let binary = findRedisServer();
+  if (!binary && canInstallWithApt()) {
+    installWithApt(log);
+    binary = findRedisServer();
+  }
+  if (!binary) throw new Error(NO_REDIS_MESSAGE);
+  return binary;
+}
+
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -255,18 +267,26 @@ export async function provisionRedis(options: ProvisionOptions = {}): Promise<Pr
       );
     }
   }
-  let binary = findRedisServer();
-  if (!binary && canInstallWithApt()) {
-    installWithApt(log);
-    binary = findRedisServer();
-  }
-  if (!binary) throw new Error(NO_REDIS_MESSAGE);
-  const redis = await startPrivate(binary, options.serverArgs ?? []);
+  const redis = await startPrivate(redisServerBinary(log), options.serverArgs ?? []);
   assertSupportedVersion(redis.version);
   return redis;
 }
 
 async function cli(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    const { provisionRedisCluster } = await import('./redis-cluster.js');
+    const cluster = await provisionRedisCluster();
+    console.log(
+      `Redis ${cluster.version} cluster of ${cluster.nodes.length} nodes (3 primaries, 3 replicas); ` +
+        `Ctrl-C stops it.\nREDIS_CLUSTER_NODES=${cluster.seed}`,
+    );
+    const stop = (): void => {
+      void cluster.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return;
+  }
   const redis = await provisionRedis({ forcePrivate: !process.env.REDIS_URL });
   console.log(
     `Redis ${redis.version} at ${redis.url}${redis.owned ? ' (private; Ctrl-C stops it)' : ''}`,

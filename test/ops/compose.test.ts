@@ -97,10 +97,10 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
 
-  it('builds on node:20-slim with npm ci and runs as a non-root user', () => {
+  it('builds on node:24-slim (the current LTS) with npm ci and runs as a non-root user', () => {
     const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     expect(froms.length).toBeGreaterThan(0);
-    for (const image of froms) expect(image).toBe('node:20-slim');
+    for (const image of froms) expect(image).toBe('node:24-slim');
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
