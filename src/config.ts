@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { checkRedisUrl } from './redis-url.js';
 import type { SpaceProfile } from './signalwire/types.js';
 
 /** `count` requests per `durationMs` milliseconds. */
@@ -320,7 +321,11 @@ export function loadConfig(
   const spaces = { ...spacesFromFile(file, env, rateLimit), ...spacesFromEnv(env, rateLimit) };
   const config: ConfbulkConfig = {
     ...DEFAULTS,
-    redisUrl: env.REDIS_URL || file.redisUrl || DEFAULTS.redisUrl,
+    redisUrl: env.REDIS_URL
+      ? checkRedisUrl(env.REDIS_URL)
+      : file.redisUrl
+        ? checkRedisUrl(file.redisUrl, 'CONFBULK_CONFIG redisUrl')
+        : DEFAULTS.redisUrl,
     prefix: env.CONFBULK_PREFIX || file.prefix || DEFAULTS.prefix,
     spaces,
     rateLimit,

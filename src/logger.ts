@@ -32,7 +32,7 @@ export interface LoggerSetup {
   secrets?: string[];
   /** Where to write; default stdout. */
   destination?: DestinationStream;
-  /** Bindings on every line, e.g. `{ component: 'worker' }`. */
+  /** Bindings on every line, e.g. `{ service: 'worker' }` (`component` is for the modules' child loggers). */
   base?: Record<string, unknown>;
 }
 

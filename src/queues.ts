@@ -5,6 +5,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from './errors.js';
+import { connectionReason, isConnectionError, redisWhere } from './redis-url.js';
 
 export const QUEUE_NAMES = {
   /** One job per batch: list the participants and enqueue their updates. */
@@ -57,13 +58,28 @@ export async function closeRedis(redis: Redis): Promise<void> {
   }
 }
 
-/** How long a command waits for Redis to answer before giving up. */
+/**
+ * Silences a BullMQ queue's `error` events and returns it. A queue re-emits every error of
+ * the connection it shares; the connection's owner reports those (one line per outage, see
+ * src/redis-health.ts), and without a listener BullMQ prints each one to stderr with its
+ * stack. A failed command still rejects the call that made it.
+ */
+export function quietQueue<
+  Q extends { on(event: 'error', listener: (err: Error) => void): unknown },
+>(queue: Q): Q {
+  queue.on('error', () => {});
+  return queue;
+}
+
+/** How long a command waits for Redis to answer before giving up (a host that drops packets). */
 export const REDIS_ANSWER_TIMEOUT_MS = 10_000;
 
 /**
- * Resolves once `redis` answers PING; otherwise rejects after `ms` with a ConfigError that
- * names REDIS_URL and the host (never its password). Short-lived commands use it so that an
- * unreachable Redis ends them with a clear message instead of an endless reconnect loop.
+ * Resolves once `redis` answers PING; otherwise rejects with a ConfigError that names
+ * REDIS_URL and the host (never its password): at the first connection error (a refused
+ * connection, an unknown host: milliseconds), or after `ms` without an answer. Short-lived
+ * commands use it so that an unreachable Redis ends them with a clear message instead of
+ * an endless reconnect loop.
  */
 export async function redisAnswers(
   redis: Redis,
@@ -71,29 +87,37 @@ export async function redisAnswers(
   ms = REDIS_ANSWER_TIMEOUT_MS,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const where = url ? ` at ${new URL(url).host}` : '';
-  const timeout = new Promise<never>((_, reject) => {
+  let onError: ((err: Error) => void) | undefined;
+  const where = redisWhere(url);
+  const unreachable = (reason: string): ConfigError =>
+    new ConfigError(
+      `${where} cannot be reached (${reason}): check REDIS_URL and that the server is up`,
+      'REDIS_URL',
+    );
+  const failed = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
           new ConfigError(
-            `Redis${where} did not answer within ${ms} ms: check REDIS_URL and that the server is up`,
+            `${where} did not answer within ${ms} ms: check REDIS_URL and that the server is up`,
             'REDIS_URL',
           ),
         ),
       ms,
     );
+    onError = (err: Error) => {
+      if (isConnectionError(err)) reject(unreachable(connectionReason(err)));
+    };
+    redis.on('error', onError);
   });
   const ping = redis.ping().catch((err: Error) => {
-    throw new ConfigError(
-      `Redis${where} cannot be reached (${err.message}): check REDIS_URL and that the server is up`,
-      'REDIS_URL',
-    );
+    throw unreachable(err.message);
   });
   try {
-    await Promise.race([ping, timeout]);
+    await Promise.race([ping, failed]);
   } finally {
     clearTimeout(timer);
+    if (onError) redis.off('error', onError);
   }
 }
 

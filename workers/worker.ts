@@ -7,6 +7,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import { runWorkerProcess } from '../src/worker/process.js';
 
 function wholeNumber(name: string, min: number, max: number): (value: string) => number {
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
   });
 }
 
+// Exit 2 for configuration that cannot be used (like the CLI), 1 for anything else.
 main().catch((err: unknown) => {
   console.error(`confbulk worker: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -15,7 +15,7 @@ export async function withConfbulk<T>(
 ): Promise<T> {
   const config = ctx.getRedisConfig();
   const { createConfbulk } = await import('../producer/confbulk.js');
-  const confbulk = await createConfbulk({ config, logger: ctx.getLogger({ component: 'cli' }) });
+  const confbulk = await createConfbulk({ config, logger: ctx.getLogger({ service: 'cli' }) });
   try {
     return await fn(confbulk);
   } finally {

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import { parseParticipantJob, type ParticipantJobData } from '../jobs/participant-job.js';
-import { QUEUE_NAMES } from '../queues.js';
+import { QUEUE_NAMES, quietQueue } from '../queues.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
 import type {
   DeadLetterEntry,
@@ -49,10 +49,12 @@ export class DeadLetters {
   #closing: Promise<void> | undefined;
 
   constructor(options: DeadLettersOptions) {
-    this.queue = new Queue<DeadLetterEntry>(QUEUE_NAMES.deadLetters, {
-      connection: options.connection,
-      prefix: options.prefix,
-    });
+    this.queue = quietQueue(
+      new Queue<DeadLetterEntry>(QUEUE_NAMES.deadLetters, {
+        connection: options.connection,
+        prefix: options.prefix,
+      }),
+    );
     this.#queues = options.queues;
   }
 

@@ -69,7 +69,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     createLogger({
       level: config.logLevel,
       secrets: secretsOf(config),
-      base: { component: 'api' },
+      base: { service: 'api' },
     });
 
   const { createConfbulk } = await import('../producer/confbulk.js');

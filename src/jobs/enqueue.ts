@@ -8,7 +8,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RetryConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { dataKey, updatesQueueName } from '../queues.js';
+import { dataKey, quietQueue, updatesQueueName } from '../queues.js';
 import { CONFBULK_BACKOFF } from '../worker/backoff.js';
 import {
   parseParticipantJob,
@@ -89,11 +89,13 @@ export class ParticipantQueues {
     if (this.#closing) throw new Error('ParticipantQueues is closed');
     let queue = this.#queues.get(space);
     if (!queue) {
-      queue = new Queue(updatesQueueName(space), {
-        connection: this.#connection,
-        prefix: this.#prefix,
-        defaultJobOptions: this.#defaultJobOptions,
-      });
+      queue = quietQueue(
+        new Queue(updatesQueueName(space), {
+          connection: this.#connection,
+          prefix: this.#prefix,
+          defaultJobOptions: this.#defaultJobOptions,
+        }),
+      );
       this.#queues.set(space, queue);
     }
     return queue;

@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, updatesQueueName } from '../queues.js';
+import { QUEUE_NAMES, quietQueue, updatesQueueName } from '../queues.js';
 
 export interface OpsQueuesOptions {
   /** A connection this module does not close. */
@@ -31,7 +31,8 @@ export interface OpsQueues {
 /** Opens (without creating anything in Redis) the queues named in the module comment. */
 export function openOpsQueues(options: OpsQueuesOptions): OpsQueues {
   const prefix = options.prefix ?? '{confbulk}';
-  const open = (name: string): Queue => new Queue(name, { connection: options.connection, prefix });
+  const open = (name: string): Queue =>
+    quietQueue(new Queue(name, { connection: options.connection, prefix }));
   const updates = [...new Set(options.spaces)].map((space) => open(updatesQueueName(space)));
   const fanout = open(QUEUE_NAMES.fanout);
   const schedules = open(QUEUE_NAMES.schedules);

@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ConfbulkConfig } from '../config.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { closeRedis, createRedis, QUEUE_NAMES, redisAnswers } from '../queues.js';
+import { closeRedis, createRedis, QUEUE_NAMES, quietQueue, redisAnswers } from '../queues.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { ProducerKeys } from '../keys.js';
@@ -69,7 +69,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
   const queue = (name: string) => (): Queue => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection, prefix: config.prefix });
+      q = quietQueue(new Queue(name, { connection, prefix: config.prefix }));
       queues.set(name, q);
     }
     return q;

@@ -10,7 +10,7 @@ import type { ConfbulkConfig } from '../config.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { QUEUE_NAMES } from '../queues.js';
+import { QUEUE_NAMES, quietQueue } from '../queues.js';
 import type { SignalWireClients } from '../signalwire/clients.js';
 import type { ExtraWorkerSpec, PipelineHooks } from './types.js';
 import { BatchStore } from '../batches/store.js';
@@ -54,9 +54,9 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     claimTtlMs: 2 * config.requestTimeoutMs,
   });
   const queueOptions = { connection, prefix: config.prefix };
-  const fanoutQueue = new Queue(QUEUE_NAMES.fanout, queueOptions);
-  const schedulesQueue = new Queue(QUEUE_NAMES.schedules, queueOptions);
-  const webhooksQueue = new Queue(WEBHOOKS_QUEUE, queueOptions);
+  const fanoutQueue = quietQueue(new Queue(QUEUE_NAMES.fanout, queueOptions));
+  const schedulesQueue = quietQueue(new Queue(QUEUE_NAMES.schedules, queueOptions));
+  const webhooksQueue = quietQueue(new Queue(WEBHOOKS_QUEUE, queueOptions));
   const notifier = new CompletionNotifier({
     redis: connection,
     keys,

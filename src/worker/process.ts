@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { startWorkerHttp, type WorkerHttp } from '../ops/worker-http.js';
 import { closeRedis, createRedis } from '../queues.js';
+import { RedisHealth } from '../redis-health.js';
 import { startProgressLog } from './progress.js';
 import type { StalledJobOptions, WorkerRuntime } from './runtime.js';
 import { closeAll } from './shutdown.js';
@@ -62,13 +63,11 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     createLogger({
       level: config.logLevel,
       secrets: secretsOf(config),
-      base: { component: 'worker' },
+      base: { service: 'worker' },
     });
   const metrics = createMetrics({ defaultMetrics: true });
-  const connection: Redis = createRedis(redisUrl);
-  connection.on('error', (err) =>
-    logger.warn({ err: err.message }, 'Redis connection error (reconnecting)'),
-  );
+  const redisHealth = new RedisHealth(logger, redisUrl);
+  const connection: Redis = redisHealth.watch(createRedis(redisUrl), 'connection');
   // Released in the reverse order of acquisition, like a stack.
   const acquired: [string, () => Promise<void>][] = [['connection', () => closeRedis(connection)]];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());
@@ -84,6 +83,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     metrics,
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.stalled && { stalled: options.stalled }),
+    redisHealth,
   }).catch(fail);
   acquired.push(['worker stack', () => stack.close()]);
   const { runtime, queues } = stack;

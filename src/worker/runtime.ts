@@ -16,6 +16,7 @@ import { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { closeRedis, createRedis, updatesQueueName } from '../queues.js';
+import { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { confbulkBackoffStrategy } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
@@ -59,6 +60,8 @@ export interface WorkerRuntimeOptions {
   stalled?: StalledJobOptions;
   /** Delay of a job handed back at shutdown. @defaultValue 1000 */
   parkDelayMs?: number;
+  /** Where connection errors go (one line per outage). @defaultValue one of its own */
+  redisHealth?: RedisHealth;
 }
 
 export type OutcomeCounts = Record<JobOutcome, number>;
@@ -114,9 +117,12 @@ class Runtime implements WorkerRuntime {
   readonly #connection: Redis;
   readonly #subscriber: Redis;
   readonly #clients: SignalWireClients;
+  readonly #health: RedisHealth;
   readonly #deadLetters: DeadLetters;
   readonly #counts: OutcomeCounts = { succeeded: 0, gone: 0, superseded: 0, dead_lettered: 0 };
   #closing: Promise<void> | undefined;
+  /** What `start()` started, logged once the workers are connected. */
+  #started: { spaces: string[]; extra: string[] } | undefined;
 
   constructor(options: WorkerRuntimeOptions) {
     this.#o = options;
@@ -130,13 +136,12 @@ class Runtime implements WorkerRuntime {
         'REDIS_URL',
       );
     }
+    this.#health = options.redisHealth ?? new RedisHealth(this.#log, config.redisUrl);
     this.#connection = options.connection ?? createRedis(config.redisUrl as string);
+    if (!options.connection) this.#health.watch(this.#connection, 'connection');
     // Limiters and circuit breakers hear of other processes' changes on pub/sub, which needs
     // a connection of its own.
-    this.#subscriber = this.#connection.duplicate();
-    this.#subscriber.on('error', (err: Error) =>
-      this.#log.warn({ err: err.message }, 'Redis subscriber connection error (reconnecting)'),
-    );
+    this.#subscriber = this.#health.watch(this.#connection.duplicate(), 'subscriber');
     this.#clients = options.clients ?? new SignalWireClients(config, { logger: options.logger });
     this.#deadLetters = new DeadLetters({ connection: this.#connection, prefix: config.prefix });
   }
@@ -148,10 +153,10 @@ class Runtime implements WorkerRuntime {
     for (const spec of this.#o.extraWorkers ?? []) {
       this.#addWorker(spec.queueName, spec.processor, spec.concurrency ?? 1);
     }
-    this.#log.info(
-      { spaces, extra: (this.#o.extraWorkers ?? []).map((w) => w.queueName) },
-      'workers started',
-    );
+    this.#started = {
+      spaces,
+      extra: (this.#o.extraWorkers ?? []).map((w) => w.queueName),
+    };
   }
 
   #startSpace(space: string): void {
@@ -213,7 +218,7 @@ class Runtime implements WorkerRuntime {
       settings: { backoffStrategy: confbulkBackoffStrategy(config.retry) },
     };
     const worker = new Worker(queueName, processor, options);
-    worker.on('error', (err) => this.#log.error({ err, queue: queueName }, 'worker error'));
+    worker.on('error', (err) => this.#health.error(err, queueName));
     worker.on('stalled', (jobId) =>
       this.#log.warn(
         { jobId, queue: queueName },
@@ -239,6 +244,8 @@ class Runtime implements WorkerRuntime {
 
   async ready(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    if (this.#started) this.#log.info(this.#started, 'workers started');
+    this.#started = undefined;
   }
 
   outcomes(): OutcomeCounts {

@@ -11,6 +11,7 @@ import { ParticipantQueues } from '../jobs/enqueue.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { batchWorkerParts } from './parts.js';
+import type { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
 import { closeAll } from './shutdown.js';
@@ -26,6 +27,8 @@ export interface WorkerStackOptions {
   /** Participant jobs in flight per space. @defaultValue `config.concurrency` */
   concurrency?: number;
   stalled?: StalledJobOptions;
+  /** Where connection errors of the workers go (one line per outage). */
+  redisHealth?: RedisHealth;
 }
 
 export interface WorkerStack {
@@ -77,6 +80,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       extraWorkers: parts.workers,
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
       ...(options.stalled && { stalled: options.stalled }),
+      ...(options.redisHealth && { redisHealth: options.redisHealth }),
     });
     acquired.push(['worker runtime', (timeoutMs) => runtime.close(timeoutMs)]);
     let closing: Promise<void> | undefined;

@@ -106,10 +106,47 @@ describe('invalid input', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/target\.conferenceSid/);
     expect(Date.now() - started).toBeLessThan(5000);
+    const refusedAt = Date.now();
     const unreachable = await confbulk(env, 'mute', ...conf);
+    // A refused connection is known at the first connect attempt: no waiting out a timeout.
+    expect(Date.now() - refusedAt).toBeLessThan(2000);
     expect(unreachable.code).toBe(2);
-    expect(unreachable.stderr).toMatch(/Redis at 127\.0\.0\.1:1 did not answer.*REDIS_URL/);
+    expect(unreachable.stderr).toMatch(
+      /^confbulk: Redis at 127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\).*REDIS_URL/,
+    );
+    for (const args of [
+      ['status', 'b-1'],
+      ['dlq', 'list'],
+      ['resume', '--space', 'default'],
+    ]) {
+      const started = Date.now();
+      const { code, stderr } = await confbulk(env, ...args);
+      expect({ args, code, fast: Date.now() - started < 2000 }).toEqual({
+        args,
+        code: 2,
+        fast: true,
+      });
+      expect(stderr).toMatch(/cannot be reached \(ECONNREFUSED\).*REDIS_URL/);
+    }
   }, 30_000);
+
+  it('exits 2 naming REDIS_URL when it is malformed or not a Redis URL, without echoing it', async () => {
+    for (const [url, says] of [
+      ['notaurl', /^confbulk: REDIS_URL is not a valid URL: expected redis:\/\//],
+      ['http://127.0.0.1:6379', /^confbulk: REDIS_URL has the scheme 'http', which is not Redis/],
+      ['redis://:pass-w0rd@', /^confbulk: REDIS_URL (is not a valid URL|names no host)/],
+    ] as const) {
+      const env = cliEnv('{unused}', { REDIS_URL: url });
+      for (const args of [['mute', ...conf], ['status', 'b-1'], ['worker']]) {
+        const started = Date.now();
+        const { code, stderr } = await confbulk(env, ...args);
+        expect({ url, args, code }).toEqual({ url, args, code: 2 });
+        expect(stderr).toMatch(says);
+        expect(stderr).not.toContain('pass-w0rd');
+        expect(Date.now() - started).toBeLessThan(2000);
+      }
+    }
+  });
 
   it('exits 2 for configuration errors in the environment', async () => {
     const { code, stderr } = await confbulk(

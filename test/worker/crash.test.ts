@@ -132,7 +132,7 @@ describe('worker processes', () => {
 
   it('exits with a message naming REDIS_URL when it is not set', async () => {
     const worker = start({ REDIS_URL: '' });
-    expect((await worker.exited).code).toBe(1);
+    expect((await worker.exited).code).toBe(2);
     expect(worker.output()).toMatch(/REDIS_URL is not set/);
   });
 });

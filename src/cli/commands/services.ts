@@ -31,7 +31,7 @@ function registerWorker(program: Command, ctx: CliContext): void {
       const logger = createLogger({
         level: config.logLevel,
         secrets: secretsOf(config),
-        base: { component: 'worker' },
+        base: { service: 'worker' },
       });
       const { runWorkerProcess } = await import('../../worker/process.js');
       await runWorkerProcess({
@@ -69,7 +69,7 @@ function registerApi(program: Command, ctx: CliContext): void {
         logger: createLogger({
           level: config.logLevel,
           secrets: secretsOf(config),
-          base: { component: 'api' },
+          base: { service: 'api' },
         }),
       });
       ctx.err(
