@@ -47,8 +47,11 @@ export interface ConfbulkConfig {
   redisUrl: string | undefined;
   /** BullMQ key prefix; a hash tag keeps every key of confbulk in one Redis Cluster slot. @defaultValue `{confbulk}` */
   prefix: string;
-  /** Space profiles by name. `default` comes from `SIGNALWIRE_SPACE_URL` etc. */
-  spaces: Record<string, SpaceConfig>;
+  /**
+   * Space profiles by name. `default` comes from `SIGNALWIRE_SPACE_URL` etc. A Map, so that
+   * a name given as input is looked up among the profiles only (`constructor` is unknown).
+   */
+  spaces: ReadonlyMap<string, SpaceConfig>;
   /** Default rate limit of a space. @defaultValue 1200 per 1 s */
   rateLimit: RateLimitSpec;
   /**
@@ -248,19 +251,19 @@ function spaceFrom(
   };
 }
 
-function spacesFromEnv(
-  env: NodeJS.ProcessEnv,
-  rateLimit: RateLimitSpec,
-): Record<string, SpaceConfig> {
-  const spaces: Record<string, SpaceConfig> = {};
+function spacesFromEnv(env: NodeJS.ProcessEnv, rateLimit: RateLimitSpec): Map<string, SpaceConfig> {
+  const spaces = new Map<string, SpaceConfig>();
   if (env.SIGNALWIRE_SPACE_URL || env.SIGNALWIRE_PROJECT_ID || env.SIGNALWIRE_API_TOKEN) {
-    spaces.default = spaceFrom(
+    spaces.set(
       'default',
-      env.SIGNALWIRE_SPACE_URL,
-      env.SIGNALWIRE_PROJECT_ID,
-      env.SIGNALWIRE_API_TOKEN,
-      'SIGNALWIRE_*',
-      rateLimit,
+      spaceFrom(
+        'default',
+        env.SIGNALWIRE_SPACE_URL,
+        env.SIGNALWIRE_PROJECT_ID,
+        env.SIGNALWIRE_API_TOKEN,
+        'SIGNALWIRE_*',
+        rateLimit,
+      ),
     );
   }
   for (const key of Object.keys(env)) {
@@ -269,13 +272,16 @@ function spacesFromEnv(
     const upper = m[1];
     const name = upper.toLowerCase().replace(/_/g, '-');
     const rl = env[`SIGNALWIRE_${upper}_RATE_LIMIT`];
-    spaces[name] = spaceFrom(
+    spaces.set(
       name,
-      env[key],
-      env[`SIGNALWIRE_${upper}_PROJECT_ID`],
-      env[`SIGNALWIRE_${upper}_API_TOKEN`],
-      `SIGNALWIRE_${upper}_*`,
-      rl ? parseRateLimit(rl, `SIGNALWIRE_${upper}_RATE_LIMIT`) : rateLimit,
+      spaceFrom(
+        name,
+        env[key],
+        env[`SIGNALWIRE_${upper}_PROJECT_ID`],
+        env[`SIGNALWIRE_${upper}_API_TOKEN`],
+        `SIGNALWIRE_${upper}_*`,
+        rl ? parseRateLimit(rl, `SIGNALWIRE_${upper}_RATE_LIMIT`) : rateLimit,
+      ),
     );
   }
   return spaces;
@@ -285,20 +291,16 @@ function spacesFromFile(
   file: FileConfig,
   env: NodeJS.ProcessEnv,
   rateLimit: RateLimitSpec,
-): Record<string, SpaceConfig> {
-  const spaces: Record<string, SpaceConfig> = {};
+): Map<string, SpaceConfig> {
+  const spaces = new Map<string, SpaceConfig>();
   for (const [name, s] of Object.entries(file.spaces ?? {})) {
     const token = s.apiToken ?? (s.apiTokenEnv ? env[s.apiTokenEnv] : undefined);
     const rl = s.rateLimit
       ? parseRateLimit(s.rateLimit, `CONFBULK_CONFIG spaces.${name}.rateLimit`)
       : rateLimit;
-    spaces[name] = spaceFrom(
+    spaces.set(
       name,
-      s.spaceUrl,
-      s.projectId,
-      token,
-      `CONFBULK_CONFIG spaces.${name}`,
-      rl,
+      spaceFrom(name, s.spaceUrl, s.projectId, token, `CONFBULK_CONFIG spaces.${name}`, rl),
     );
   }
   return spaces;
@@ -318,7 +320,10 @@ export function loadConfig(
     : file.rateLimit
       ? parseRateLimit(file.rateLimit, 'CONFBULK_CONFIG rateLimit')
       : DEFAULTS.rateLimit;
-  const spaces = { ...spacesFromFile(file, env, rateLimit), ...spacesFromEnv(env, rateLimit) };
+  const spaces = new Map([
+    ...spacesFromFile(file, env, rateLimit),
+    ...spacesFromEnv(env, rateLimit),
+  ]);
   const config: ConfbulkConfig = {
     ...DEFAULTS,
     redisUrl: env.REDIS_URL
@@ -378,9 +383,9 @@ export function loadConfig(
  * @throws ConfigError listing the configured profiles.
  */
 export function getSpace(config: ConfbulkConfig, name: string): SpaceConfig {
-  const space = config.spaces[name];
+  const space = config.spaces.get(name);
   if (!space) {
-    const known = Object.keys(config.spaces);
+    const known = [...config.spaces.keys()];
     throw new ConfigError(
       `unknown space profile '${name}'; configured profiles: ${known.length ? known.join(', ') : '(none: set SIGNALWIRE_SPACE_URL, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN)'}`,
       'space',
@@ -392,7 +397,7 @@ export function getSpace(config: ConfbulkConfig, name: string): SpaceConfig {
 /** Every secret value of the configuration, for redaction and secret scans. */
 export function secretsOf(config: ConfbulkConfig): string[] {
   return [
-    ...Object.values(config.spaces).map((s) => s.apiToken),
+    ...[...config.spaces.values()].map((s) => s.apiToken),
     config.apiToken,
     config.webhookSecret,
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);

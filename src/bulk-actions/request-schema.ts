@@ -5,9 +5,9 @@
  * starts with the dotted field and says what is allowed.
  */
 import { z } from 'zod';
-import { getSpace, SPACE_NAME, type ConfbulkConfig } from '../config.js';
+import { getSpace, type ConfbulkConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { SID_PATTERN } from '../jobs/participant-job.js';
+import { canonicalSid, SID_PATTERN } from '../jobs/participant-job.js';
 import { UPDATE_PARAM_NAMES, type UpdateParticipantParams } from '../signalwire/types.js';
 import { BULK_ACTIONS, resolveAction } from './actions.js';
 import { BULK_ACTION_NAMES, type BulkActionName, type BulkTarget } from '../types.js';
@@ -26,9 +26,16 @@ export const REQUEST_LIMITS = {
   url: 2048,
 } as const;
 
+/** Longest `space` echoed in an error (configured names are at most 32 characters). */
+const SPACE_NAME_MAX = 100;
+
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
-const sid = z.string().regex(SID_PATTERN, { message: 'must be a UUID (or a Twilio-style SID)' });
+/** SIDs are accepted in any case and stored in their canonical spelling (see canonicalSid). */
+const sid = z
+  .string()
+  .regex(SID_PATTERN, { message: 'must be a UUID (or a Twilio-style SID)' })
+  .transform(canonicalSid);
 
 function isHttpUrl(s: string): boolean {
   try {
@@ -90,9 +97,12 @@ const targetSchema = z.strictObject({
 /** The structure and formats of a request; cross-field rules are in `validateBulkActionRequest`. */
 export const bulkActionRequestSchema = z.strictObject({
   action: z.enum(BULK_ACTION_NAMES, { message: `must be one of: ${BULK_ACTION_NAMES.join(', ')}` }),
+  // Any name is looked up among the configured profiles (checkSpace): an unknown one, even
+  // `__proto__`, gets the error that lists the known ones.
   space: z
     .string()
-    .regex(SPACE_NAME, { message: `must match ${SPACE_NAME}` })
+    .min(1, { message: 'must not be empty' })
+    .max(SPACE_NAME_MAX, { message: `must be at most ${SPACE_NAME_MAX} characters` })
     .optional(),
   target: targetSchema,
   params: paramsSchema.optional(),
@@ -134,7 +144,7 @@ function fieldOf(path: readonly PropertyKey[]): string {
 }
 
 function allowedParams(action: unknown): string {
-  if (typeof action === 'string' && action in BULK_ACTIONS) {
+  if (typeof action === 'string' && Object.hasOwn(BULK_ACTIONS, action)) {
     const def = BULK_ACTIONS[action as BulkActionName];
     const allowed = [...def.required, ...def.optional];
     return `allowed for action '${action}': ${allowed.length ? allowed.join(', ') : 'none'}`;

@@ -54,7 +54,9 @@ export function parseSetOption(text: string): Partial<UpdateParticipantParams> {
   const parsed = updateParamsSchema.safeParse(candidate);
   const issue = parsed.success ? undefined : parsed.error.issues.find((i) => i.path[0] === name);
   if (issue) throw new ValidationError(`--set ${name}: ${issue.message}`, name);
-  return candidate as Partial<UpdateParticipantParams>;
+  // The schema's output: SIDs (CallSidToCoach) in their canonical spelling.
+  const value = parsed.success ? (parsed.data as Record<string, unknown>)[name] : candidate[name];
+  return { [name]: value } as Partial<UpdateParticipantParams>;
 }
 
 /** Parses several `--set` options into one object; a later one wins over an earlier one. */

@@ -12,8 +12,28 @@ import { ValidationError } from '../errors.js';
 export const SID_PATTERN =
   /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Z]{2}[0-9a-f]{32})$/i;
 
+/** A SID in its canonical spelling, as `canonicalSid` returns it. */
+const CANONICAL_SID =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Z]{2}[0-9a-f]{32})$/;
+
+/**
+ * The one spelling of a SID that confbulk stores and compares: hex digits lower-case (as
+ * the API writes UUIDs), the two-letter prefix of a Twilio-style SID upper-case. Every SID
+ * given as input goes through it, so `--except <SID IN UPPER CASE>` still names the host.
+ */
+export function canonicalSid(sid: string): string {
+  const lower = sid.toLowerCase();
+  return /^[a-z]{2}[0-9a-f]{32}$/.test(lower)
+    ? lower.slice(0, 2).toUpperCase() + lower.slice(2)
+    : lower;
+}
+
+/** A SID in any case, turned into its canonical spelling. */
 export const sid = (what: string) =>
-  z.string().regex(SID_PATTERN, { message: `${what} must be a UUID (or a Twilio-style SID)` });
+  z
+    .string()
+    .regex(SID_PATTERN, { message: `${what} must be a UUID (or a Twilio-style SID)` })
+    .transform(canonicalSid);
 
 const httpUrl = (what: string) =>
   z
@@ -133,8 +153,9 @@ function isCommonValidJob(data: unknown): data is ParticipantJobData {
   const { v, space, conferenceSid, callSid, op, params, batchId, intent } = data;
   if (v !== 1 || (op !== 'update' && op !== 'remove')) return false;
   if (typeof space !== 'string' || !SPACE_NAME.test(space)) return false;
-  if (typeof conferenceSid !== 'string' || !SID_PATTERN.test(conferenceSid)) return false;
-  if (typeof callSid !== 'string' || !SID_PATTERN.test(callSid)) return false;
+  // Only canonical SIDs: the schema would return others changed.
+  if (typeof conferenceSid !== 'string' || !CANONICAL_SID.test(conferenceSid)) return false;
+  if (typeof callSid !== 'string' || !CANONICAL_SID.test(callSid)) return false;
   if (!isBoundedString(batchId, 1, 64)) return false;
   if (typeof intent !== 'number' || !Number.isSafeInteger(intent) || intent < 0) return false;
   if ('replayOf' in data && !isBoundedString(data.replayOf, 1, 200)) return false;

@@ -54,7 +54,7 @@ export function apiOps(options: ApiOpsOptions): ApiOps {
   const queues = openOpsQueues({
     connection: redis,
     prefix: config.prefix,
-    spaces: Object.keys(config.spaces),
+    spaces: [...config.spaces.keys()],
   });
   const plugins: ExtraPlugin[] = [
     {

@@ -18,7 +18,10 @@ import type { ConfbulkConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BulkActionSubmitter } from '../bulk-actions/submit.js';
-import { validateBulkActionRequest } from '../bulk-actions/request-schema.js';
+import {
+  bulkActionRequestSchema,
+  validateBulkActionRequest,
+} from '../bulk-actions/request-schema.js';
 import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from '../types.js';
 
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
@@ -121,7 +124,8 @@ export function validateScheduleSpec(
   const { name, at, cron, tz } = parsed.data;
   if ((at === undefined) === (cron === undefined)) fail('at', 'give exactly one of at or cron');
   checkRequest(config, parsed.data.request);
-  const request = parsed.data.request as BulkActionRequest;
+  // Stored as the schema returns it: SIDs in their canonical spelling.
+  const request = bulkActionRequestSchema.parse(parsed.data.request) as BulkActionRequest;
   if (at !== undefined) {
     if (tz !== undefined) fail('tz', 'applies to cron only (at carries its own offset)');
     const startDate = checkAt(at, now);

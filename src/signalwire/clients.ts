@@ -47,7 +47,7 @@ export class SignalWireClients {
 
   /** Names of the configured space profiles. */
   names(): string[] {
-    return Object.keys(this.#config.spaces);
+    return [...this.#config.spaces.keys()];
   }
 
   /**

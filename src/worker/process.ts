@@ -91,7 +91,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   const metricsPort = options.metricsPort ?? config.metricsPort;
   let http: WorkerHttp | undefined;
   if (metricsPort !== undefined) {
-    const depths = Object.keys(config.spaces).map((space) => queues.queue(space));
+    const depths = [...config.spaces.keys()].map((space) => queues.queue(space));
     const listener = await startWorkerHttp({
       port: metricsPort,
       host: config.metricsHost,
@@ -113,7 +113,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   if (options.handleSignals ?? true) installSignalHandlers(close, config.shutdownTimeoutMs, logger);
   logger.info(
     {
-      spaces: Object.keys(config.spaces),
+      spaces: [...config.spaces.keys()],
       concurrency: options.concurrency ?? config.concurrency,
       metricsUrl: http?.url,
     },

@@ -96,7 +96,7 @@ function resolveStalled(o: StalledJobOptions = {}): Required<StalledJobOptions> 
 }
 
 function servedSpaces(config: ConfbulkConfig, spaces: string[] | undefined): string[] {
-  const names = spaces ?? Object.keys(config.spaces);
+  const names = spaces ?? [...config.spaces.keys()];
   if (names.length === 0) {
     throw new ConfigError(
       'no space profile to serve: set SIGNALWIRE_SPACE_URL, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN (or spaces in CONFBULK_CONFIG)',

@@ -42,6 +42,18 @@ const CASES: { args: string[]; names: RegExp }[] = [
   },
   { args: ['mute', ...conf, '--space', 'nowhere'], names: /space.*nowhere.*default/ },
   {
+    args: ['mute', ...conf, '--space', 'constructor'],
+    names: /unknown space profile 'constructor'; configured profiles: default/,
+  },
+  {
+    args: ['mute', ...conf, '--space', '__proto__'],
+    names: /unknown space profile '__proto__'; configured profiles: default/,
+  },
+  {
+    args: ['resume', '--space', 'constructor'],
+    names: /unknown space profile 'constructor'; configured profiles: default/,
+  },
+  {
     args: ['mute', ...conf, '--idempotency-key', 'two words'],
     names: /idempotencyKey.*\(--idempotency-key\)/,
   },

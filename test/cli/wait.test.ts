@@ -127,6 +127,30 @@ describe('--wait', () => {
     });
   });
 
+  it('remove --except <host SID in upper case> removes everyone but the host', async () => {
+    await withStack(5, async ({ env, mock, conferenceSid, callSids }) => {
+      const host = callSids[0] ?? '';
+      const { code, stdout } = await confbulk(
+        env,
+        'remove',
+        '--conference',
+        conferenceSid.toUpperCase(),
+        '--except',
+        host.toUpperCase(),
+        '--wait',
+        '--json',
+      );
+      expect(code).toBe(0);
+      const { batch } = JSON.parse(stdout) as { batch: Batch };
+      expect(batch).toMatchObject({
+        state: 'completed',
+        target: { conferenceSid, except: [host] },
+        counts: { total: 4, succeeded: 4, deadLettered: 0, pending: 0 },
+      });
+      expect(mock.participants(conferenceSid).map((p) => p.callSid)).toEqual([host]);
+    });
+  });
+
   it('stops waiting after --wait-timeout with exit 1 while the batch goes on', async () => {
     await withStack(3, async ({ env, mock, conferenceSid }) => {
       mock.setFaults({ latencyMs: 1500 });

@@ -12,6 +12,11 @@ describe('parseSetOption', () => {
     });
   });
 
+  it('keeps a SID lower-case whatever case it was given in', () => {
+    const sid = '4f1b6e6a-abcd-4000-8000-00000000beef';
+    expect(parseSetOption(`CallSidToCoach=${sid.toUpperCase()}`)).toEqual({ CallSidToCoach: sid });
+  });
+
   it('names the allowed parameters when the name is unknown', () => {
     expect(() => parseSetOption('Volume=3')).toThrow(
       /unknown parameter 'Volume'; allowed parameters are: Muted, Hold, HoldUrl/,

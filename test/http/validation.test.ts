@@ -112,6 +112,18 @@ const BAD_BODIES: { name: string; body: unknown; field: string; says?: RegExp }[
     says: /default/,
   },
   {
+    name: 'space named like an Object.prototype member',
+    body: { action: 'mute', target, space: 'constructor' },
+    field: 'space',
+    says: /unknown space profile 'constructor'; configured profiles: default/,
+  },
+  {
+    name: 'space named __proto__',
+    body: { action: 'mute', target, space: '__proto__' },
+    field: 'space',
+    says: /unknown space profile '__proto__'; configured profiles: default/,
+  },
+  {
     name: 'idempotency key with spaces',
     body: { action: 'mute', target, idempotencyKey: 'two words' },
     field: 'idempotencyKey',

@@ -23,7 +23,7 @@ function configWith(...spaces: SpaceConfig[]): ConfbulkConfig {
     ...DEFAULTS,
     connectTimeoutMs: 1234,
     requestTimeoutMs: 5678,
-    spaces: Object.fromEntries(spaces.map((s) => [s.name, s])),
+    spaces: new Map(spaces.map((s) => [s.name, s])),
   };
 }
 

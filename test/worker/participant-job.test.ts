@@ -37,6 +37,9 @@ const valid: unknown[] = [
   { ...base, params: { AnnounceUrl: 'http://x.test/a.mp3' } },
   { ...base, params: { Coaching: true, CallSidToCoach: SID } },
   Object.assign(Object.create(null) as object, base),
+  // Valid in any case; the schema returns SIDs lower-case, so the direct check leaves them to it.
+  { ...base, callSid: SID.toUpperCase(), conferenceSid: base.conferenceSid.toUpperCase() },
+  { ...base, callSid: TWILIO_SID.toLowerCase() },
 ];
 
 /** Each wrong in one way. */
@@ -99,6 +102,14 @@ describe('parseDequeuedJob', () => {
     for (const data of valid.slice(0, 7)) expect(parseDequeuedJob(data)).toBe(data);
     // The schema's answer is a copy.
     expect(parseDequeuedJob(valid[7])).not.toBe(valid[7]);
+  });
+
+  it('gives SIDs in their one spelling: hex lower-case, a Twilio-style prefix upper-case', () => {
+    const upper = parseDequeuedJob({ ...base, callSid: SID.toUpperCase() });
+    expect(upper.callSid).toBe(SID);
+    expect(parseDequeuedJob({ ...base, callSid: TWILIO_SID.toLowerCase() }).callSid).toBe(
+      TWILIO_SID,
+    );
   });
 
   it("rejects every invalid payload with the schema's error", () => {

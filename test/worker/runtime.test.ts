@@ -40,7 +40,7 @@ describe('worker runtime', () => {
     await withStack({}, async (s) => {
       const start = (spaces: string[]) =>
         startWorkerRuntime({
-          config: { ...s.config, spaces: {} },
+          config: { ...s.config, spaces: new Map() },
           connection: s.redis,
           logger: silentLogger,
           spaces,

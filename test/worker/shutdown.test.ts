@@ -33,12 +33,15 @@ describe('worker runtime shutdown', () => {
         await s.start({
           config: {
             ...s.config,
-            spaces: {
-              default: {
-                ...s.config.spaces.default!,
-                rateLimit: { count: 1000, durationMs: 1000 },
-              },
-            },
+            spaces: new Map([
+              [
+                'default',
+                {
+                  ...s.config.spaces.get('default')!,
+                  rateLimit: { count: 1000, durationMs: 1000 },
+                },
+              ],
+            ]),
           },
         });
         await s.waitForOutcomes(40, 15_000);

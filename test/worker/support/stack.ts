@@ -98,12 +98,15 @@ export async function withStack(
     ...DEFAULTS,
     redisUrl: testRedisUrl(),
     prefix,
-    spaces: {
-      default: {
-        ...mockSpaceProfile(mock, account),
-        rateLimit: setup.rateLimit ?? { count: 5000, durationMs: 1000 },
-      },
-    },
+    spaces: new Map([
+      [
+        'default',
+        {
+          ...mockSpaceProfile(mock, account),
+          rateLimit: setup.rateLimit ?? { count: 5000, durationMs: 1000 },
+        },
+      ],
+    ]),
     concurrency: 20,
     connectTimeoutMs: 1000,
     requestTimeoutMs: 3000,
