@@ -4,7 +4,9 @@
  * field) at creation when it targets the whole conference. Before a job is sent, the
  * fields a newer intent took over are dropped (all dropped = `superseded`, no request),
  * and an in-flight claim per participant keeps a newer request from overtaking an older
- * one still on its way. Announcements and removals carry no intent: never superseded,
+ * one still on its way. The pipeline calls `beforeSend` again right before every try, so
+ * supersession is decided after any wait (an open circuit, a 429 or 401 pause, quick
+ * retries) and the claim is renewed then; a claim lives as long as the job's lock. Announcements and removals carry no intent: never superseded,
  * superseding nothing. The jobs that reach `beforeSend` together are claimed in one Lua
  * call, and a job's claim is released with its outcome (batches/store.ts), so that a job costs
  * a fraction of a round trip rather than three.
@@ -74,8 +76,9 @@ export interface IntentStoreOptions {
   redis: Redis;
   keys: ProducerKeys;
   /**
-   * How long an in-flight claim holds when its holder never releases it (a crash). It
-   * spans the wait for a rate-limit permit and the request.
+   * How long an in-flight claim holds when its holder never releases it (a crash). It is
+   * renewed right before every try, so it must span one request and its bookkeeping; the
+   * worker sets it to the job lock's duration.
    * @defaultValue 30000
    */
   claimTtlMs?: number;

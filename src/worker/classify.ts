@@ -56,6 +56,18 @@ export function isQuickRetryable(error: unknown, idempotent: boolean): boolean {
   return decision.action === 'transient' && decision.safeToRetry;
 }
 
+/**
+ * Whether a failed request may have taken effect at the API: a timeout or a reset after
+ * the request went out, or a failure that is not an API answer at all. Any answer that is
+ * not a 2xx or 5xx (4xx, 429, 401/403) and a request that provably never reached the
+ * server did nothing.
+ */
+export function mayHaveApplied(error: unknown): boolean {
+  const decision = decideFailure(error, false);
+  if (decision.action === 'transient') return decision.error.reachedServer !== false;
+  return decision.action === 'unexpected';
+}
+
 /** `2xx`, `4xx`, `5xx`, or `network` when no answer came: the `status_class` label. */
 export function statusClass(status: number | undefined): string {
   if (status === undefined || status === 0) return 'network';

@@ -30,6 +30,8 @@ export interface BatchWorkerContext {
   metrics: Metrics;
   clients: SignalWireClients;
   queues: ParticipantQueues;
+  /** Lock of a participant job in progress (the worker runtime's `lockDurationMs`). */
+  lockDurationMs: number;
 }
 
 export interface BatchWorkerParts {
@@ -47,11 +49,12 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
   const logger = ctx.logger.child({ component: 'batches' });
   const keys = new ProducerKeys(config.prefix);
   const batches = new BatchStore({ redis: connection, keys });
-  // A claim spans the wait for a permit and the request itself.
+  // A claim is taken again right before every try and lives as long as the job's lock
+  // (a dead worker's claims go with its locks), and never less than one request.
   const intents = new IntentStore({
     redis: connection,
     keys,
-    claimTtlMs: 2 * config.requestTimeoutMs,
+    claimTtlMs: Math.max(ctx.lockDurationMs, config.requestTimeoutMs + 1000),
   });
   const queueOptions = { connection, prefix: config.prefix };
   const fanoutQueue = quietQueue(new Queue(QUEUE_NAMES.fanout, queueOptions));

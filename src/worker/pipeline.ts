@@ -1,8 +1,9 @@
 /**
  * The participant pipeline: the BullMQ processor of one participant job.
  *
- *   validate -> beforeSend (latest intent wins) -> [wait for the circuit -> rate-limit
- *   permit -> send -> classify] -> terminal outcome, or back to the queue
+ *   validate -> beforeSend (latest intent wins) -> per try: [wait for the circuit ->
+ *   rate-limit permit -> beforeSend again (supersession checked, claim renewed) -> send
+ *   record (announcements) -> send -> classify] -> terminal outcome, or back to the queue
  *
  * Only a transient failure with the circuit closed consumes anything: first a few quick
  * in-process retries, then a BullMQ attempt. Waiting for an open circuit, for credentials
@@ -10,8 +11,12 @@
  * them at shutdown goes back to the queue as it was. A job that must be dead-lettered is
  * written to the dead-letter queue once (idempotent per job id) and then completes with
  * outcome `dead_lettered`, so it never lingers in BullMQ's failed set.
+ *
+ * Sent at most once where a repeat is audible: an announcement takes its send record
+ * (send-record.ts) right before it leaves; a job that comes back and finds it never sends
+ * again. After a 2xx only bookkeeping is retried (pipeline-outcomes.ts), never the request.
  */
-import { DelayedError, type Job, type Processor } from 'bullmq';
+import { DelayedError, type Processor } from 'bullmq';
 import type { RetryConfig } from '../config.js';
 import type { AttemptHistory } from '../dead-letters/attempt-history.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
@@ -24,23 +29,13 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
 import type { ResponseMeta, UpdateParticipantParams } from '../signalwire/types.js';
-import {
-  attemptRecord,
-  decideFailure,
-  failureFacts,
-  isQuickRetryable,
-  statusClass,
-} from './classify.js';
+import { decideFailure, isQuickRetryable, mayHaveApplied, statusClass } from './classify.js';
 import type { PipelineCircuit, PipelineLimiter } from './gate.js';
 import { Gate, ShutdownPark } from './gate.js';
+import { OutcomeWriter, outcomeFacts, type ParticipantJob, type Run } from './pipeline-outcomes.js';
 import { withQuickRetries } from './quick-retry.js';
-import type {
-  DeadLetterReason,
-  JobOutcome,
-  OutcomeDetail,
-  ParticipantJobResult,
-  PipelineHooks,
-} from './types.js';
+import type { EarlierSend, SendRecords, SendTicket } from './send-record.js';
+import type { ParticipantJobResult, PipelineHooks, JobOutcome } from './types.js';
 
 export interface PipelineOptions {
   /** Space profile this processor serves (its queue is `updatesQueueName(space)`). */
@@ -50,6 +45,8 @@ export interface PipelineOptions {
   circuit: PipelineCircuit;
   deadLetters: Pick<DeadLetters, 'add'>;
   history: AttemptHistory;
+  /** Send records of non-idempotent requests (announcements). */
+  sendRecords: SendRecords;
   retry: RetryConfig;
   hooks?: PipelineHooks;
   logger: Logger;
@@ -62,27 +59,32 @@ export interface PipelineOptions {
    * @defaultValue 1000
    */
   parkDelayMs?: number;
+  /** How long bookkeeping writes are retried in process. @defaultValue 30000 */
+  bookkeepingRetryMs?: number;
   /** Told every terminal outcome (the process's progress counters). */
   onOutcome?: (outcome: JobOutcome) => void;
-}
-
-type ParticipantJob = Job<ParticipantJobData, ParticipantJobResult>;
-
-/** One run of the processor for one job: what it sent and what it learned. */
-interface Run {
-  job: ParticipantJob;
-  jobId: string;
-  data: ParticipantJobData;
-  idempotent: boolean;
-  requests: number;
-  /** Failures written to the attempt history by this run. */
-  recorded: number;
 }
 
 /** At most one "credentials rejected" error line per space in this interval. */
 const CREDENTIALS_LOG_INTERVAL_MS = 10_000;
 
-function isLastAttempt(job: Job): boolean {
+/** A newer intent took over every field of the job between two tries. */
+class SupersededAtTry extends Error {}
+
+/** An earlier run of this job left its send record: it must not send again. */
+class EarlierSendFound extends Error {
+  constructor(readonly earlier: EarlierSend) {
+    super(
+      earlier.state === 'sent'
+        ? 'an earlier run of this job already got a 2xx'
+        : 'an earlier run of this job sent the announcement and its answer was never recorded ' +
+            '(the worker stopped or lost Redis); it may have been played, so it is not sent again',
+    );
+    this.name = 'EarlierSendFound';
+  }
+}
+
+function isLastAttempt(job: ParticipantJob): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
@@ -90,6 +92,7 @@ export class ParticipantPipeline {
   readonly #o: PipelineOptions;
   readonly #gate: Gate;
   readonly #log: Logger;
+  readonly #out: OutcomeWriter;
   #credentialsLoggedAt = -Infinity;
   /** Errors already handed back to BullMQ (counted and recorded once). */
   readonly #handedOver = new WeakSet<object>();
@@ -101,6 +104,7 @@ export class ParticipantPipeline {
     this.#spaceLabel = { space: options.space };
     this.#log = options.logger.child({ component: 'pipeline', space: options.space });
     this.#gate = new Gate(options.circuit, options.limiter, options.shutdown);
+    this.#out = new OutcomeWriter(options);
   }
 
   /** The BullMQ processor. */
@@ -113,9 +117,17 @@ export class ParticipantPipeline {
     try {
       data = this.#validate(job.data);
     } catch (err) {
-      return this.#invalidPayload(job, jobId, err);
+      return this.#out.invalidPayload(job, jobId, err);
     }
-    const run: Run = { job, jobId, data, idempotent: isIdempotent(data), requests: 0, recorded: 0 };
+    const run: Run = {
+      job,
+      jobId,
+      data,
+      idempotent: isIdempotent(data),
+      params: data.params,
+      requests: 0,
+      recorded: 0,
+    };
     try {
       return await this.#decideAndSend(run, token);
     } catch (err) {
@@ -133,9 +145,9 @@ export class ParticipantPipeline {
     try {
       if (decideFailure(err, run.idempotent).action === 'unexpected') {
         this.#log.warn({ err, jobId: run.jobId }, 'participant job failed unexpectedly');
-        await this.#record(run, err);
+        await this.#out.record(run, err);
       }
-      if (isLastAttempt(run.job)) return await this.#deadLetter(run, 'exhausted', err);
+      if (isLastAttempt(run.job)) return await this.#out.deadLetter(run, 'exhausted', err);
       this.#o.metrics?.retries.inc({ space: this.#o.space, layer: 'queue' });
       throw err;
     } catch (thrown) {
@@ -154,10 +166,11 @@ export class ParticipantPipeline {
       jobId: job.id ?? '',
       data: job.data,
       idempotent: true,
+      params: job.data.params,
       requests: 0,
       recorded: 0,
     };
-    await this.#deadLetter(run, 'exhausted', err);
+    await this.#out.deadLetter(run, 'exhausted', err);
   }
 
   #validate(raw: unknown): ParticipantJobData {
@@ -171,14 +184,13 @@ export class ParticipantPipeline {
   }
 
   async #decideAndSend(run: Run, token: string | undefined): Promise<ParticipantJobResult> {
-    const { hooks } = this.#o;
-    const decision = hooks?.beforeSend
-      ? await hooks.beforeSend(run.data, run.jobId)
-      : { superseded: false as const, params: run.data.params };
-    if (decision.superseded) return this.#finish(run, 'superseded', { requests: 0 });
+    // Checked before the wait too, so that a superseded job costs no rate-limit permit.
+    const decision = await this.#decide(run);
+    if (decision.superseded) return this.#out.finish(run, 'superseded', { requests: 0 });
+    run.params = decision.params;
     let result: ParticipantJobResult | undefined;
     try {
-      result = await this.#sendUntilDecided(run, decision.params, token);
+      result = await this.#sendUntilDecided(run, token);
       return result;
     } catch (err) {
       if (err instanceof DelayedError) throw err;
@@ -187,6 +199,13 @@ export class ParticipantPipeline {
     } finally {
       await this.#afterSend(run, result);
     }
+  }
+
+  #decide(run: Run) {
+    const { hooks } = this.#o;
+    return hooks?.beforeSend
+      ? hooks.beforeSend(run.data, run.jobId)
+      : Promise.resolve({ superseded: false as const, params: run.data.params });
   }
 
   async #afterSend(run: Run, result: ParticipantJobResult | undefined): Promise<void> {
@@ -201,18 +220,41 @@ export class ParticipantPipeline {
     }
   }
 
-  async #sendUntilDecided(
-    run: Run,
-    params: UpdateParticipantParams,
-    token: string | undefined,
-  ): Promise<ParticipantJobResult> {
+  async #sendUntilDecided(run: Run, token: string | undefined): Promise<ParticipantJobResult> {
+    let meta: ResponseMeta;
     try {
-      const meta = await this.#sendWithQuickRetries(run, params);
-      return await this.#finish(run, 'succeeded', { requests: run.requests, status: meta.status });
+      meta = await this.#sendWithQuickRetries(run);
     } catch (err) {
       if (err instanceof ShutdownPark) return this.#park(run, token);
+      if (err instanceof SupersededAtTry) {
+        return this.#out.finish(run, 'superseded', { requests: run.requests });
+      }
+      if (err instanceof EarlierSendFound) return this.#afterEarlierSend(run, err);
       return this.#conclude(run, err);
     }
+    return this.#succeeded(run, meta.status);
+  }
+
+  /** After a 2xx: bookkeeping only, retried in process; the request is never sent again. */
+  async #succeeded(run: Run, status: number): Promise<ParticipantJobResult> {
+    const ticket = run.sent;
+    if (ticket) {
+      await this.#out.bookkeeping('marking the announcement sent', run.jobId, () =>
+        this.#o.sendRecords.markSent(ticket, status),
+      );
+    }
+    return this.#out.finish(run, 'succeeded', { requests: run.requests, status });
+  }
+
+  /** A job that came back to a send record: the outcome it had, or `unsafe-retry`. */
+  #afterEarlierSend(run: Run, err: EarlierSendFound): Promise<ParticipantJobResult> {
+    if (err.earlier.state === 'sent') {
+      return this.#out.finish(run, 'succeeded', {
+        requests: run.requests,
+        status: err.earlier.status,
+      });
+    }
+    return this.#out.deadLetter(run, 'unsafe-retry', err);
   }
 
   /**
@@ -220,17 +262,17 @@ export class ParticipantPipeline {
    * only after a failure worth a quick retry, and is handed that failure as its own first
    * try, so that the retries, their delays and their metrics are those of one p-retry run.
    */
-  async #sendWithQuickRetries(run: Run, params: UpdateParticipantParams): Promise<ResponseMeta> {
+  async #sendWithQuickRetries(run: Run): Promise<ResponseMeta> {
     let firstFailure: unknown;
     try {
-      return await this.#sendOnce(run, params);
+      return await this.#sendOnce(run);
     } catch (err) {
       if (!isQuickRetryable(err, run.idempotent)) throw err;
       firstFailure = err;
     }
     let tries = 0;
     return withQuickRetries(
-      () => (tries++ === 0 ? Promise.reject(firstFailure) : this.#sendOnce(run, params)),
+      () => (tries++ === 0 ? Promise.reject(firstFailure) : this.#sendOnce(run)),
       {
         retries: this.#o.retry.quickRetries,
         shouldRetry: (err) => isQuickRetryable(err, run.idempotent),
@@ -244,22 +286,40 @@ export class ParticipantPipeline {
    * failure that opened the circuit) loop back to the gate. Throws the failures that end
    * this try.
    */
-  async #sendOnce(run: Run, params: UpdateParticipantParams): Promise<ResponseMeta> {
+  async #sendOnce(run: Run): Promise<ResponseMeta> {
     for (;;) {
       await this.#gate.pass();
+      // However long the wait was, the newest intent decides right before the request.
+      const decision = await this.#decide(run);
+      if (decision.superseded) throw new SupersededAtTry();
+      run.params = decision.params;
+      const ticket = run.idempotent ? undefined : await this.#takeSendRecord(run);
       const started = performance.now();
       run.requests++;
+      let meta: ResponseMeta;
       try {
-        const { meta } = await this.#request(run.data, params);
-        this.#answered(meta.status, 'succeeded', started);
-        void this.#o.limiter.observe(meta.rateLimit);
-        this.#o.limiter.onSuccess();
-        await this.#o.circuit.recordSuccess();
-        return meta;
+        ({ meta } = await this.#request(run.data, run.params));
       } catch (err) {
+        if (ticket && !mayHaveApplied(err)) await this.#o.sendRecords.giveBack(ticket);
         if (!(await this.#absorb(run, err, started))) throw err;
+        continue;
       }
+      if (ticket) run.sent = ticket;
+      this.#answered(meta.status, 'succeeded', started);
+      void this.#o.limiter.observe(meta.rateLimit);
+      this.#o.limiter.onSuccess();
+      // The request succeeded: a failure to tell the circuit must not send it again.
+      await this.#o.circuit.recordSuccess().catch((err: unknown) => {
+        this.#log.warn({ err, jobId: run.jobId }, 'could not record a success at the circuit');
+      });
+      return meta;
     }
+  }
+
+  async #takeSendRecord(run: Run): Promise<SendTicket> {
+    const taken = await this.#o.sendRecords.take(run.jobId);
+    if ('earlier' in taken) throw new EarlierSendFound(taken.earlier);
+    return taken.ticket;
   }
 
   #request(
@@ -286,21 +346,21 @@ export class ParticipantPipeline {
         await this.#o.limiter.onRateLimited(error.retryAfterMs);
         return true;
       case 'unauthorized':
-        await this.#record(run, err);
+        await this.#out.record(run, err);
         this.#logCredentialsRejected(run, error.status, error.code, error.apiMessage);
         await this.#o.circuit.pauseForCredentials(
           `${String(error.status)} ${error.apiMessage ?? error.message}`,
         );
         return true;
       case 'transient': {
-        await this.#record(run, err);
+        await this.#out.record(run, err);
         // Not closed any more (opened, or another process is probing or paused it): wait
         // for it at the gate rather than spend quick retries or attempts.
         const state = await this.#o.circuit.recordTransientFailure();
         return decision.safeToRetry && state !== 'closed';
       }
       case 'invalid':
-        await this.#record(run, err);
+        await this.#out.record(run, err);
         await this.#o.circuit.recordSuccess();
         return false;
       default:
@@ -329,11 +389,11 @@ export class ParticipantPipeline {
   async #conclude(run: Run, err: unknown): Promise<ParticipantJobResult> {
     const decision = decideFailure(err, run.idempotent);
     if (decision.action === 'gone') {
-      return this.#finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
+      return this.#out.finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
     }
-    if (decision.action === 'invalid') return this.#deadLetter(run, 'invalid', err);
+    if (decision.action === 'invalid') return this.#out.deadLetter(run, 'invalid', err);
     if (decision.action === 'transient' && !decision.safeToRetry)
-      return this.#deadLetter(run, 'unsafe-retry', err);
+      return this.#out.deadLetter(run, 'unsafe-retry', err);
     throw err;
   }
 
@@ -344,97 +404,11 @@ export class ParticipantPipeline {
     metrics.requestDuration.observe(this.#spaceLabel, (performance.now() - started) / 1000);
   }
 
-  async #record(run: Run, err: unknown): Promise<void> {
-    await this.#o.history.record(run.jobId, attemptRecord(err));
-    run.recorded++;
-  }
-
   /** Hands a job that was still waiting at shutdown back to the queue, consuming no attempt. */
   async #park(run: Run, token: string | undefined): Promise<never> {
     await run.job.moveToDelayed(Date.now() + (this.#o.parkDelayMs ?? 1000), token);
     throw new DelayedError('handed back to the queue at shutdown');
   }
-
-  async #deadLetter(
-    run: Run,
-    reason: DeadLetterReason,
-    err: unknown,
-  ): Promise<ParticipantJobResult> {
-    const facts = failureFacts(err);
-    const attempts = await this.#o.history.read(run.jobId);
-    await this.#o.deadLetters.add({
-      jobId: run.jobId,
-      job: run.data,
-      reason,
-      ...(facts.status !== undefined && { status: facts.status }),
-      ...(facts.code !== undefined && { code: facts.code }),
-      apiMessage: facts.apiMessage ?? facts.message,
-      ...(facts.moreInfo !== undefined && { moreInfo: facts.moreInfo }),
-      attempts,
-    });
-    this.#log.warn(
-      { jobId: run.jobId, reason, status: facts.status, code: facts.code, message: facts.message },
-      'participant job dead-lettered',
-    );
-    return this.#finish(run, 'dead_lettered', {
-      requests: run.requests,
-      reason,
-      ...outcomeFacts(err),
-    });
-  }
-
-  async #invalidPayload(
-    job: ParticipantJob,
-    jobId: string,
-    err: unknown,
-  ): Promise<ParticipantJobResult> {
-    const data = job.data;
-    const run: Run = { job, jobId, data, idempotent: true, requests: 0, recorded: 0 };
-    this.#log.error(
-      { jobId, err },
-      'participant job payload is invalid; dead-lettered without a request',
-    );
-    await this.#o.deadLetters.add({
-      jobId,
-      job: data,
-      reason: 'invalid',
-      apiMessage: failureFacts(err).message,
-      attempts: [],
-    });
-    const hasBatch = typeof (data as { batchId?: unknown } | null)?.batchId === 'string';
-    return this.#finish(
-      run,
-      'dead_lettered',
-      { requests: 0, reason: 'invalid', invalidPayload: true, message: failureFacts(err).message },
-      hasBatch,
-    );
-  }
-
-  async #finish(
-    run: Run,
-    outcome: JobOutcome,
-    detail: OutcomeDetail,
-    report = true,
-  ): Promise<ParticipantJobResult> {
-    if (run.recorded > 0 || run.job.attemptsMade > 0) await this.#o.history.clear(run.jobId);
-    if (report) await this.#o.hooks?.onOutcome?.(run.data, run.jobId, outcome, detail);
-    this.#o.metrics?.jobOutcomes.inc({ space: this.#o.space, outcome });
-    this.#o.onOutcome?.(outcome);
-    const result: ParticipantJobResult = { outcome };
-    if (detail.status !== undefined) result.status = detail.status;
-    if (detail.reason !== undefined) result.reason = detail.reason;
-    return result;
-  }
-}
-
-function outcomeFacts(err: unknown): Pick<OutcomeDetail, 'status' | 'code' | 'message'> {
-  const facts = failureFacts(err);
-  const out: Pick<OutcomeDetail, 'status' | 'code' | 'message'> = {
-    message: facts.apiMessage ?? facts.message,
-  };
-  if (facts.status !== undefined) out.status = facts.status;
-  if (facts.code !== undefined) out.code = facts.code;
-  return out;
 }
 
 /** Creates the processor of a space's updates queue. */

@@ -22,6 +22,7 @@ import { confbulkBackoffStrategy } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import { ParticipantPipeline } from './pipeline.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { SendRecords } from './send-record.js';
 import { closeAll, withTimeout } from './shutdown.js';
 import type { ExtraWorkerSpec, JobOutcome, PipelineHooks } from './types.js';
 
@@ -87,7 +88,8 @@ export interface WorkerRuntime {
 /** `hostname:pid`: how dashboards and dead letters name this process. */
 const WORKER_NAME = `${hostname()}:${process.pid}`;
 
-function resolveStalled(o: StalledJobOptions = {}): Required<StalledJobOptions> {
+/** The stalled-job options with their defaults filled in. */
+export function resolveStalled(o: StalledJobOptions = {}): Required<StalledJobOptions> {
   return {
     lockDurationMs: o.lockDurationMs ?? 30_000,
     stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
@@ -188,6 +190,7 @@ class Runtime implements WorkerRuntime {
       circuit,
       deadLetters: this.#deadLetters,
       history: new AttemptHistory(this.#connection, config.prefix),
+      sendRecords: new SendRecords(this.#connection, config.prefix),
       retry: config.retry,
       ...(this.#o.hooks && { hooks: this.#o.hooks }),
       logger,

@@ -13,7 +13,12 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { batchWorkerParts } from './parts.js';
 import type { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
-import { startWorkerRuntime, type StalledJobOptions, type WorkerRuntime } from './runtime.js';
+import {
+  resolveStalled,
+  startWorkerRuntime,
+  type StalledJobOptions,
+  type WorkerRuntime,
+} from './runtime.js';
 import { closeAll } from './shutdown.js';
 
 export interface WorkerStackOptions {
@@ -68,6 +73,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       metrics,
       clients,
       queues,
+      lockDurationMs: resolveStalled(options.stalled).lockDurationMs,
     });
     acquired.push(['batch parts', () => parts.close()]);
     const runtime = await startWorkerRuntime({

@@ -60,8 +60,10 @@ export interface AfterSendDetail {
  */
 export interface PipelineHooks {
   /**
-   * Called once per run of a job before it waits for the circuit and the rate limiter.
-   * `{ superseded: true }` completes the job as `superseded` without a request.
+   * Called before a job waits for the circuit and the rate limiter, and again right before
+   * every try (after the wait, after each quick retry), so that the newest intent decides
+   * however long the wait was and the claim it takes is renewed. `{ superseded: true }`
+   * completes the job as `superseded` without a further request.
    * @defaultValue send the job's own params
    */
   beforeSend?(job: ParticipantJobData, jobId: string): Promise<SendDecision>;
@@ -73,7 +75,7 @@ export interface PipelineHooks {
     detail: OutcomeDetail,
   ): Promise<void>;
   /**
-   * Called exactly once for every `beforeSend` that did not answer `superseded`, whatever
+   * Called exactly once per run whose first `beforeSend` did not answer `superseded`, whatever
    * happened next (terminal outcome, handed back to the queue, parked on shutdown): the
    * place to release what `beforeSend` took, unless `onOutcome` already did.
    */

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { DEFAULTS } from '../../src/config.js';
+import { DEFAULTS, loadConfig } from '../../src/config.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import type { ParticipantJobData } from '../../src/jobs/participant-job.js';
 import { startMock, type MockAccount, type MockServer } from '../../src/mock/index.js';
+import { createConfbulk } from '../../src/producer/confbulk.js';
+import { sendRecordKey } from '../../src/worker/send-record.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { spawnWorker, type ChildWorker } from './support/child-worker.js';
 import { until } from './support/stack.js';
@@ -51,8 +53,12 @@ describe('worker processes', () => {
     };
   }
 
-  function start(extra: Record<string, string> = {}, args: string[] = []): ChildWorker {
-    const child = spawnWorker(env(extra), args);
+  function start(
+    extra: Record<string, string> = {},
+    args: string[] = [],
+    script?: string,
+  ): ChildWorker {
+    const child = spawnWorker(env(extra), args, script);
     children.push(child);
     return child;
   }
@@ -103,6 +109,46 @@ describe('worker processes', () => {
     const duplicated = [...perCall.values()].filter((n) => n > 1).length;
     expect(perCall.size).toBe(600);
     expect(duplicated).toBeLessThanOrEqual(20);
+  });
+
+  it('never repeats an announcement whose worker died between the 2xx and the outcome write', async () => {
+    const conference = mock.createConference(account.accountSid, { participants: 3 });
+    mock.setFaults({ latencyMs: 50 });
+    // One job at a time: the first one dies after its 2xx, the others have not started.
+    const crashing = start(
+      { CONFBULK_CONCURRENCY: '1' },
+      [],
+      'test/worker/support/crash-worker.ts',
+    );
+    await crashing.ready();
+    const config = { ...loadConfig(env()), redisUrl: testRedisUrl() };
+    const confbulk = await createConfbulk({ config, connection: redis });
+    try {
+      const handle = await confbulk.bulkAction({
+        action: 'announce',
+        target: { conferenceSid: conference.sid },
+        params: { AnnounceUrl: 'https://example.com/notice.xml' },
+      });
+      expect(await crashing.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(crashing.output()).toContain('crashing between the 2xx and the outcome write');
+      const sentBeforeCrash = mock.requestLog().filter((r) => r.method === 'POST');
+      expect(sentBeforeCrash).toHaveLength(1);
+      const crashedSid = sentBeforeCrash[0]?.callSid ?? '';
+      expect(await redis.get(sendRecordKey(prefix, `${handle.id}.${crashedSid}`))).toBe('sent:200');
+
+      // A normal worker takes the stalled job back: it records its outcome, sends nothing.
+      const second = start({}, ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000']);
+      await second.ready();
+      const batch = await confbulk.waitForBatch(handle.id, { timeoutMs: 30_000 });
+      expect(batch.counts).toMatchObject({ total: 3, succeeded: 3, deadLettered: 0, pending: 0 });
+      const posts = mock.requestLog().filter((r) => r.method === 'POST');
+      expect(posts.filter((r) => r.callSid === crashedSid)).toHaveLength(1);
+      expect(posts).toHaveLength(3);
+      for (const p of mock.participants(conference.sid)) expect(p.announcements).toBe(1);
+      expect(await deadLetters.count()).toBe(0);
+    } finally {
+      await confbulk.close();
+    }
   });
 
   it('stops on SIGTERM, handing back what it had not sent', async () => {

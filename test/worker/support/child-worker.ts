@@ -19,8 +19,12 @@ export interface ChildWorker {
   kill(): Promise<void>;
 }
 
-export function spawnWorker(env: Record<string, string>, args: string[] = []): ChildWorker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts', ...args], {
+export function spawnWorker(
+  env: Record<string, string>,
+  args: string[] = [],
+  script = 'workers/worker.ts',
+): ChildWorker {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,104 @@
+/**
+ * Sent at most once where a repeat is audible, and never again after a 2xx: an
+ * announcement that finds its send record does not send; a 2xx whose bookkeeping fails is
+ * not sent again; answers that prove nothing was done give the record back.
+ */
+import { describe, expect, it } from 'vitest';
+import { participantJobId } from '../../src/jobs/participant-job.js';
+import { sendRecordKey } from '../../src/worker/send-record.js';
+import type { PipelineHooks } from '../../src/worker/types.js';
+import { until, withStack, type Stack } from './support/stack.js';
+
+const ANNOUNCE = { AnnounceUrl: 'https://example.com/notice.xml' };
+
+function postsFor(s: Stack, callSid: string): number {
+  return s.mock.requestLog().filter((r) => r.method === 'POST' && r.callSid === callSid).length;
+}
+
+describe('send records', () => {
+  it('never sends an announcement whose earlier run may have sent it: unsafe-retry, "may have been played"', async () => {
+    await withStack({ participants: 2 }, async (s) => {
+      const [earlier, fresh] = s.conference.callSids as [string, string];
+      const earlierId = participantJobId('batch-1', earlier);
+      // What a run killed while its request was out leaves behind.
+      await s.redis.set(sendRecordKey(s.prefix, earlierId), 'sending:dead0run');
+      await s.queues.addJobs(s.jobs({ params: ANNOUNCE }));
+      await s.start();
+      await s.waitForOutcomes(2);
+      expect(s.outcomes.find((o) => o.jobId === earlierId)).toMatchObject({
+        outcome: 'dead_lettered',
+        detail: { reason: 'unsafe-retry', requests: 0 },
+      });
+      const entry = await s.deadLetters.get(earlierId);
+      expect(entry?.reason).toBe('unsafe-retry');
+      expect(entry?.apiMessage).toMatch(/may have been played/);
+      expect(postsFor(s, earlier)).toBe(0);
+      expect(postsFor(s, fresh)).toBe(1);
+      expect(await s.redis.get(sendRecordKey(s.prefix, participantJobId('batch-1', fresh)))).toBe(
+        'sent:200',
+      );
+    });
+  });
+
+  it('records the outcome an earlier run got a 2xx for, without sending', async () => {
+    await withStack({ participants: 1 }, async (s) => {
+      const [callSid] = s.conference.callSids as [string];
+      const jobId = participantJobId('batch-1', callSid);
+      await s.redis.set(sendRecordKey(s.prefix, jobId), 'sent:200');
+      await s.queues.addJobs(s.jobs({ params: ANNOUNCE }));
+      await s.start();
+      await s.waitForOutcomes(1);
+      expect(s.outcomes[0]).toMatchObject({
+        jobId,
+        outcome: 'succeeded',
+        detail: { status: 200, requests: 0 },
+      });
+      expect(postsFor(s, callSid)).toBe(0);
+      expect(await s.deadLetters.count()).toBe(0);
+    });
+  });
+
+  it('gives the record back on a 429 and sends the announcement once when it is accepted', async () => {
+    await withStack({ participants: 5 }, async (s) => {
+      s.mock.force429(200);
+      await s.queues.addJobs(s.jobs({ params: ANNOUNCE }));
+      await s.start();
+      await s.waitForOutcomes(5);
+      expect(s.mock.counters().rateLimited).toBeGreaterThan(0);
+      expect(s.outcomes.every((o) => o.outcome === 'succeeded')).toBe(true);
+      for (const p of s.mock.participants(s.conference.sid)) expect(p.announcements).toBe(1);
+    });
+  });
+
+  it.each([
+    ['an announcement', ANNOUNCE],
+    ['an idempotent update', { Muted: true }],
+  ])(
+    'retries only the bookkeeping when the outcome write fails after a 2xx (%s)',
+    async (_what, params) => {
+      await withStack({ participants: 3 }, async (s) => {
+        const recorded: string[] = [];
+        let failures = 0;
+        const hooks: PipelineHooks = {
+          // The first three outcome writes fail, as they do while Redis fails over.
+          async onOutcome(_job, jobId, outcome) {
+            if (failures++ < 3) throw new Error('READONLY You can not write against a replica');
+            recorded.push(`${jobId} ${outcome}`);
+          },
+        };
+        await s.queues.addJobs(s.jobs({ params }));
+        await s.start({ hooks });
+        await until(() => recorded.length === 3, 10_000, 'three outcomes');
+        expect(recorded.every((r) => r.endsWith(' succeeded'))).toBe(true);
+        for (const callSid of s.conference.callSids) expect(postsFor(s, callSid)).toBe(1);
+        await until(
+          async () => (await s.queues.queue('default').getJobCountByTypes('completed')) === 3,
+          5000,
+          'completion',
+        );
+        const jobs = await s.queues.queue('default').getJobs(['completed']);
+        expect(jobs.every((j) => j.attemptsMade <= 1)).toBe(true);
+      });
+    },
+  );
+});
