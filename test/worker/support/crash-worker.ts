@@ -9,7 +9,7 @@ import { loadConfig } from '../../../src/config.js';
 import { ParticipantQueues } from '../../../src/jobs/enqueue.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics.js';
-import { producerWorkerParts } from '../../../src/producer/worker-parts.js';
+import { batchWorkerParts } from '../../../src/worker/parts.js';
 import { createRedis } from '../../../src/queues.js';
 import { SignalWireClients } from '../../../src/signalwire/clients.js';
 import { startWorkerRuntime } from '../../../src/worker/runtime.js';
@@ -21,7 +21,7 @@ const metrics = createMetrics();
 const clients = new SignalWireClients(config, { logger });
 const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
 const stalled = { lockDurationMs: 2000, stalledIntervalMs: 1000 };
-const parts = await producerWorkerParts({
+const parts = await batchWorkerParts({
   config,
   connection,
   logger,
