@@ -351,6 +351,18 @@ export class BatchStore {
     )) as string[];
   }
 
+  /**
+   * Which of `keys` (job keys, `participantJobId(batchId, callSid)`) already have an outcome
+   * in the batch: a fan-out re-run must not create them again, since their jobs may have
+   * been trimmed from the completed set. A key whose dead letter is being replayed counts
+   * as having one (its replay job carries it).
+   */
+  async withOutcome(batchId: string, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const found = await this.#redis.hmget(this.#keys.outcomes(batchId), ...keys);
+    return new Set(keys.filter((_, i) => found[i] !== null));
+  }
+
   /** The batch's event and webhook are taken care of. */
   async acknowledgeCompletion(id: string): Promise<void> {
     await this.#redis.zrem(this.#keys.completions(), id);

@@ -2,13 +2,15 @@
  * The fan-out job of a batch: resolve the conference, list its participants (or take the
  * explicit list), leave out `except`, record intents and enqueue one job per participant,
  * a chunk at a time. A re-run after a crash adds nothing twice: members are a set (the
- * total is its size) and job ids are deterministic. Transient listing failures are retried
- * by BullMQ; a conference that does not exist fails the batch at once.
+ * total is its size), job ids are deterministic, and a job whose outcome the batch already
+ * recorded is not created again (its job may have been trimmed from the completed set).
+ * Transient listing failures are retried by BullMQ; a conference that does not exist fails
+ * the batch at once.
  */
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { ConfbulkError, ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
-import type { ParticipantJobData } from '../jobs/participant-job.js';
+import { participantJobId, type ParticipantJobData } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
 import { isSignalWireError } from '../signalwire/errors.js';
@@ -214,7 +216,17 @@ export class Fanout {
       callSids,
     );
     if (total < 0) return false;
-    const jobs: ParticipantJobData[] = callSids.map((callSid) => ({
+    // A re-run after a crash: jobs that already ended may have been trimmed from the
+    // completed set, and their ids would be free again.
+    const ended = await this.#o.batches.withOutcome(
+      batch.id,
+      callSids.map((callSid) => participantJobId(batch.id, callSid)),
+    );
+    const pending =
+      ended.size === 0
+        ? callSids
+        : callSids.filter((callSid) => !ended.has(participantJobId(batch.id, callSid)));
+    const jobs: ParticipantJobData[] = pending.map((callSid) => ({
       v: 1,
       space: batch.space,
       conferenceSid,

@@ -14,7 +14,7 @@ import { Fanout, type FanoutJobData } from '../../src/fanout/fanout.js';
 import { ProducerKeys } from '../../src/keys.js';
 import { WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.js';
 import { SignalWireClients } from '../../src/signalwire/clients.js';
-import { SID, withScene, type Scene } from '../producer/support.js';
+import { eventually, SID, withScene, type Scene } from '../producer/support.js';
 
 /** A fan-out worker only: participant jobs stay queued, to be counted. */
 async function withFanout<T>(
@@ -125,6 +125,41 @@ describe('fan-out', () => {
           expect(await updates.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(
             10_000,
           );
+        });
+      },
+      { withMock: true },
+    );
+  });
+
+  it('does not re-create a job whose outcome is recorded when a re-run finds it trimmed', async () => {
+    await withScene(
+      async (scene) => {
+        const { mock, account, confbulk, redis, prefix } = scene as Required<Scene>;
+        const conference = mock.createConference(account.accountSid, { participants: 3 });
+        const keys = new ProducerKeys(prefix);
+        const batches = new BatchStore({ redis, keys });
+        await withFanout(scene, async (fanout, updates) => {
+          const handle = await confbulk.bulkAction({
+            action: 'announce',
+            target: { conferenceSid: conference.sid },
+            params: { AnnounceUrl: 'https://example.com/notice.xml' },
+          });
+          await eventually(async () => (await confbulk.getBatch(handle.id))?.state === 'running');
+          const [done, ...others] = conference.callSids.map((sid) => `${handle.id}.${sid}`);
+          // The first job ended and was trimmed from the completed set (removeOnComplete).
+          await batches.recordOutcome(handle.id, done as string, 'succeeded');
+          await (await updates.getJob(done as string))?.remove();
+          // The fan-out runs again, as after a crash before it finished listing.
+          await redis.hset(keys.batch(handle.id), 'state', 'listing');
+          await fanout.processor(fakeJob(handle.id));
+          expect(await updates.getJob(done as string)).toBeUndefined();
+          for (const id of others) expect(await updates.getJob(id)).toBeDefined();
+          expect(await updates.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(2);
+          expect((await confbulk.getBatch(handle.id))?.counts).toMatchObject({
+            total: 3,
+            succeeded: 1,
+            pending: 2,
+          });
         });
       },
       { withMock: true },
