@@ -17,6 +17,7 @@ import { createRedis } from '../src/queues.js';
 import { provisionRedis } from './redis.js';
 import { runMockDemo, runRealDemo, type DemoContext } from './demo/run.js';
 import { DEMO_DEFAULTS, USAGE, parseDemoArgs, type DemoOptions } from './demo/options.js';
+import { keepOpen } from './demo/keep.js';
 import { formatSummary, type DemoSummary } from './demo/summary.js';
 
 export type { DemoOptions } from './demo/options.js';
@@ -56,9 +57,10 @@ function nextSteps(config: ConfbulkConfig, privateRedis: boolean): string {
     : `REDIS_URL=${config.redisUrl} ${config.prefix === '{confbulk}' ? '' : `CONFBULK_PREFIX='${config.prefix}' `}`;
   const lines = [
     'Where to look next:',
-    `  dashboard      ${env}CONFBULK_API_TOKEN=<token> confbulk api, then open http://127.0.0.1:3000/admin/queues`,
-    `  dead letters   ${env}confbulk dlq list`,
-    '  metrics        confbulk worker --metrics-port 9464, then http://127.0.0.1:9464/metrics',
+    '  keep it open   npm run demo -- --keep (the API, dashboard and CLI on this run until Ctrl-C)',
+    `  dashboard      ${env}CONFBULK_API_TOKEN=<token> npx confbulk api, then open http://127.0.0.1:3000/admin`,
+    `  dead letters   ${env}npx confbulk dlq list`,
+    '  metrics        npx confbulk worker --metrics-port 9464, then http://127.0.0.1:9464/metrics',
     '  operations     docs/operations.md',
   ];
   if (privateRedis) {
@@ -93,14 +95,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     prefix,
     connection,
     metrics: createMetrics(),
+    finish: async (summary, config) => {
+      out.write(formatSummary(summary));
+      if (!options.keep) {
+        out.write(`\n${nextSteps(config, redis.owned)}`);
+        return;
+      }
+      await keepOpen({
+        config,
+        connection,
+        metrics: ctx.metrics,
+        summary,
+        mock: mode === 'mock',
+        out,
+        signal: options.signal,
+        ...(options.apiPort !== undefined && { apiPort: options.apiPort }),
+        ...(options.onKept && { onKept: options.onKept }),
+      });
+    },
   };
   try {
-    const { summary, config } =
+    const { summary } =
       mode === 'mock'
         ? await runMockDemo(ctx)
         : await runRealDemo(ctx, options.conferenceSid as string);
-    out.write(formatSummary(summary));
-    out.write(`\n${nextSteps(config, redis.owned)}`);
     return summary;
   } finally {
     await connection.quit().catch(() => connection.disconnect());

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { parseRateLimit, type RateLimitSpec } from '../../src/config.js';
 import { SID_PATTERN } from '../../src/jobs/participant-job.js';
+import type { KeptDemo } from './keep.js';
 
 export type ProgressStyle = 'auto' | 'bar' | 'lines' | 'none';
 
@@ -34,6 +35,15 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
   /** Stops the run early (Ctrl-C); everything is still closed and the promise rejects. */
   signal?: AbortSignal;
+  /**
+   * Keep the run open after the summary (a worker, the API with the dashboard, the mock and
+   * Redis) until `signal` aborts. @defaultValue false
+   */
+  keep?: boolean;
+  /** Port of the kept API. @defaultValue 3000, or a free port when it is taken */
+  apiPort?: number;
+  /** Told the URLs and token of a kept run once it is open (tests). */
+  onKept?: (kept: KeptDemo) => void;
 }
 
 export const DEMO_DEFAULTS = {
@@ -59,6 +69,9 @@ Options:
   --no-trouble             no leavers, outage, 429s or rejected participants
   --conference <sid>       run on this conference of the real space (needs SIGNALWIRE_*)
   --progress <style>       auto, bar, lines or none (default auto)
+  --keep                   after the summary, keep a worker, the API and dashboard, the mock
+                           and Redis of the run open until Ctrl-C, and print how to reach them
+  --api-port <port>        port of the kept API (default 3000, or a free one when taken)
   -h, --help               show this help`;
 
 /** @throws TypeError naming the flag and what is allowed. */
@@ -82,6 +95,8 @@ export function parseDemoArgs(argv: string[]): { help: boolean; options: DemoOpt
       'no-trouble': { type: 'boolean', default: false },
       conference: { type: 'string' },
       progress: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'api-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -106,6 +121,11 @@ export function parseDemoArgs(argv: string[]): { help: boolean; options: DemoOpt
       throw new TypeError(`--progress must be auto, bar, lines or none; got '${values.progress}'`);
     }
     options.progress = values.progress as ProgressStyle;
+  }
+  if (values.keep) options.keep = true;
+  if (values['api-port'] !== undefined) {
+    if (!values.keep) throw new TypeError('--api-port only applies with --keep');
+    options.apiPort = intFlag('api-port', values['api-port'], 0, 65535);
   }
   return { help: values.help, options };
 }

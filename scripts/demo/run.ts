@@ -27,6 +27,11 @@ export interface DemoContext {
   /** Shared by the producer, the workers and the dead-letter lookup; closed by `runDemo`. */
   connection: Redis;
   metrics: Metrics;
+  /**
+   * Runs when the summary is ready, while the run (mock, Redis) is still up: prints it and,
+   * with `--keep`, keeps the run open until Ctrl-C.
+   */
+  finish: (summary: DemoSummary, config: ConfbulkConfig) => Promise<void>;
 }
 
 export interface DemoRun {
@@ -143,6 +148,7 @@ export async function runMockDemo(ctx: DemoContext): Promise<DemoRun> {
       ...verify({ present }, scene.host, deadLettered),
       ...(trouble && { trouble }),
     };
+    await ctx.finish(summary, config);
     return { summary, config };
   } finally {
     await scene.stop();
@@ -194,6 +200,7 @@ export async function runRealDemo(ctx: DemoContext, conferenceSid: string): Prom
       requestRate: applied / Math.max(0.001, counts.elapsedMs / 1000),
       ...verify({ present: await present() }, host, deadLettered),
     };
+    await ctx.finish(summary, config);
     return { summary, config };
   } finally {
     await client.close();

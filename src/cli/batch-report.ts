@@ -3,12 +3,13 @@
  */
 import type { Batch, BulkTarget, Confbulk } from '../types.js';
 import { createProgressReporter } from './progress.js';
+import { commandName } from './command-name.js';
 import { EXIT, interruptScope, type CliContext } from './io.js';
 
 /** `conference CF... (3 participants, except 1, only muted)` */
 export function describeTarget(target: BulkTarget): string {
   const parts: string[] = [];
-  if (target.callSids) parts.push(`${target.callSids.length} listed participants`);
+  if (target.callSids) parts.push(`${plural(target.callSids.length, 'listed participant')}`);
   if (target.except?.length) parts.push(`except ${target.except.length}`);
   if (target.filter?.muted !== undefined)
     parts.push(target.filter.muted ? 'only muted' : 'only unmuted');
@@ -20,12 +21,17 @@ export function describeTarget(target: BulkTarget): string {
   return parts.length ? `${conference} (${parts.join(', ')})` : conference;
 }
 
+/** `1 participant`, `3 participants`. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** One human line for a batch in any state. */
 export function summaryLine(batch: Batch): string {
   const c = batch.counts;
   const head = `batch ${batch.id}: ${batch.action} on ${describeTarget(batch.target)} in space ${batch.space}: ${batch.state}`;
   const counts =
-    `${c.total} participants; ${c.succeeded} succeeded, ${c.gone} gone, ` +
+    `${plural(c.total, 'participant')}; ${c.succeeded} succeeded, ${c.gone} gone, ` +
     `${c.superseded} superseded, ${c.deadLettered} dead-lettered, ${c.pending} pending`;
   const error = batch.error ? `; error: ${batch.error}` : '';
   return `${head}; ${counts}${error}`;
@@ -43,7 +49,7 @@ export function reportFinal(ctx: CliContext, batch: Batch, json: boolean, create
   } else {
     ctx.out(summaryLine(batch));
     if (batch.counts.deadLettered > 0) {
-      ctx.out(`dead letters: confbulk dlq list --batch ${batch.id}`);
+      ctx.out(`dead letters: ${commandName(ctx.io.env)} dlq list --batch ${batch.id}`);
     }
   }
   ctx.exitCode = exitCodeOf(batch);
@@ -82,12 +88,16 @@ export async function waitAndReport(
   } catch (err) {
     progress.stop();
     if (isAbort(err, signal)) {
-      ctx.err(`confbulk: stopped waiting; batch ${id} goes on (confbulk status ${id} --watch)`);
+      ctx.err(
+        `confbulk: stopped waiting; batch ${id} goes on (${commandName(ctx.io.env)} status ${id} --watch)`,
+      );
       ctx.exitCode = EXIT.interrupted;
       return;
     }
     if ((err as Error).name === 'BatchWaitTimeoutError') {
-      ctx.err(`confbulk: ${(err as Error).message} (confbulk status ${id} --watch)`);
+      ctx.err(
+        `confbulk: ${(err as Error).message} (${commandName(ctx.io.env)} status ${id} --watch)`,
+      );
       ctx.exitCode = EXIT.failed;
       return;
     }

@@ -43,6 +43,15 @@ function definedOnly(set: Partial<UpdateParticipantParams>): Partial<UpdateParti
   return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
 }
 
+/** Whether an entry is of the batch and space asked for (each optional). */
+function entryFilter(
+  filter: Pick<ListDeadLettersOptions, 'batchId' | 'space'>,
+): (e: DeadLetterEntry) => boolean {
+  return (e) =>
+    (filter.batchId === undefined || e.job?.batchId === filter.batchId) &&
+    (filter.space === undefined || e.job?.space === filter.space);
+}
+
 export class DeadLetters {
   readonly queue: Queue<DeadLetterEntry>;
   readonly #queues: ParticipantQueues | undefined;
@@ -78,9 +87,7 @@ export class DeadLetters {
   async list(options: ListDeadLettersOptions = {}): Promise<DeadLetterEntry[]> {
     const limit = options.limit ?? 50;
     const offset = options.offset ?? 0;
-    const matches = (e: DeadLetterEntry): boolean =>
-      (options.batchId === undefined || e.job?.batchId === options.batchId) &&
-      (options.space === undefined || e.job?.space === options.space);
+    const matches = entryFilter(options);
     const found: DeadLetterEntry[] = [];
     let skipped = 0;
     for await (const entry of this.#entries()) {
@@ -95,9 +102,16 @@ export class DeadLetters {
     return found;
   }
 
-  async count(): Promise<number> {
-    // `waiting` counts the paused list too when the queue is paused.
-    return this.queue.getJobCountByTypes('waiting');
+  /** How many entries there are, of one batch or space when `filter` says so. */
+  async count(filter: Pick<ListDeadLettersOptions, 'batchId' | 'space'> = {}): Promise<number> {
+    if (filter.batchId === undefined && filter.space === undefined) {
+      // `waiting` counts the paused list too when the queue is paused.
+      return this.queue.getJobCountByTypes('waiting');
+    }
+    const matches = entryFilter(filter);
+    let n = 0;
+    for await (const entry of this.#entries()) if (matches(entry)) n++;
+    return n;
   }
 
   async get(id: string): Promise<DeadLetterEntry | undefined> {

@@ -59,7 +59,22 @@ export function parseSetOption(text: string): Partial<UpdateParticipantParams> {
   return { [name]: value } as Partial<UpdateParticipantParams>;
 }
 
-/** Parses several `--set` options into one object; a later one wins over an earlier one. */
+/**
+ * Parses several `--set` options into one object.
+ * @throws ValidationError when a parameter is given twice (which one was meant is unclear).
+ */
 export function parseSetOptions(texts: readonly string[]): Partial<UpdateParticipantParams> {
-  return Object.assign({}, ...texts.map(parseSetOption)) as Partial<UpdateParticipantParams>;
+  const merged: Record<string, unknown> = {};
+  for (const text of texts) {
+    for (const [name, value] of Object.entries(parseSetOption(text))) {
+      if (name in merged) {
+        throw new ValidationError(
+          `--set ${name} is given twice (${JSON.stringify(merged[name])} and ${JSON.stringify(value)}); give it once`,
+          name,
+        );
+      }
+      merged[name] = value;
+    }
+  }
+  return merged as Partial<UpdateParticipantParams>;
 }

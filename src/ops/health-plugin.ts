@@ -6,10 +6,11 @@
  *  - `GET /readyz`: Redis answers PING and, where a `workersRegistered` check is given (the
  *    API), at least one worker is connected; otherwise 503 with every reason.
  */
-// For `schema.hide` (kept out of the OpenAPI document).
+// For the OpenAPI fields of `schema` (summary, tags).
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
+import { commandName } from '../cli/command-name.js';
 
 export interface HealthPluginOptions {
   redis: Redis;
@@ -49,7 +50,9 @@ export async function checkReadiness(options: HealthPluginOptions): Promise<Read
   const workerCheck = check
     ? withTimeout(check(), ms, 'the worker registry').then(
         (registered) => {
-          if (!registered) reasons.push('no worker is connected (start one: confbulk worker)');
+          if (!registered) {
+            reasons.push(`no worker is connected (start one: ${commandName()} worker)`);
+          }
         },
         (err: Error) => {
           reasons.push(`workers could not be listed: ${err.message}`);
@@ -60,13 +63,23 @@ export async function checkReadiness(options: HealthPluginOptions): Promise<Read
   return { ready: reasons.length === 0, reasons };
 }
 
+/** How `/readyz` appears in the OpenAPI document (no response schema: 200 or 503, same body). */
+const READYZ_SCHEMA = {
+  summary: 'Readiness: Redis answers and (on the API) a worker is connected',
+  description:
+    '200 {status: "ready", reasons: []} or 503 {status: "not ready", reasons: [...]}, each ' +
+    'reason a sentence saying what is missing.',
+  tags: ['operations'],
+  security: [],
+};
+
 /** A fastify plugin serving `/healthz` and `/readyz`. */
 export function healthPlugin(options: HealthPluginOptions): FastifyPluginAsync {
   return async (app) => {
     if (!app.hasRoute({ method: 'GET', url: '/healthz' })) {
       app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     }
-    app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/readyz', { schema: READYZ_SCHEMA }, async (_request, reply) => {
       const report = await checkReadiness(options);
       return reply
         .code(report.ready ? 200 : 503)

@@ -4,7 +4,7 @@
  * are as fresh as the scrape and cost nothing between scrapes.
  */
 import type { Queue } from 'bullmq';
-// For `schema.hide` (kept out of the OpenAPI document).
+// For the OpenAPI fields of `schema` (summary, tags).
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../metrics.js';
@@ -29,11 +29,20 @@ export async function refreshQueueGauges(metrics: Metrics, queues: Queue[]): Pro
   );
 }
 
+/** How `/metrics` appears in the OpenAPI document. */
+const METRICS_SCHEMA = {
+  summary: 'Prometheus metrics (text exposition format)',
+  description:
+    'Counters of requests and outcomes, rate-limiter waits, circuit states and queue depths ' +
+    '(confbulk_queue_jobs{queue,state}, read on each scrape). See docs/operations.md.',
+  tags: ['operations'],
+};
+
 /** A fastify plugin serving the registry; register it with `app.register(metricsPlugin(...))`. */
 export function metricsPlugin(options: MetricsPluginOptions): FastifyPluginAsync {
   const { metrics, queues = [], path = '/metrics' } = options;
   return async (app) => {
-    app.get(path, { schema: { hide: true } }, async (_request, reply) => {
+    app.get(path, { schema: METRICS_SCHEMA }, async (_request, reply) => {
       await refreshQueueGauges(metrics, queues);
       const body = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(body);

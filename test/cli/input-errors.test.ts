@@ -74,7 +74,6 @@ const CASES: { args: string[]; names: RegExp }[] = [
   { args: ['dlq', 'replay', 'x', '--all'], names: /not both/ },
   { args: ['dlq', 'replay', '--all', '--set', 'HoldUrl=ftp://x'], names: /--set HoldUrl/ },
   { args: ['dlq', 'purge'], names: /--all/ },
-  { args: ['resume'], names: /--space/ },
   { args: ['resume', '--space', 'nowhere'], names: /nowhere/ },
   { args: ['worker', '--concurrency', '0'], names: /--concurrency.*1 to 5000/ },
   { args: ['mock', '--rate-limit', 'lots'], names: /--rate-limit/ },

@@ -87,7 +87,7 @@ describe('--wait', () => {
         /: completed; 6 participants; 4 succeeded, 0 gone, 0 superseded, 2 dead-lettered, 0 pending$/,
       );
       const batchId = /^batch (\S+):/.exec(summary ?? '')?.[1] ?? '';
-      expect(hint).toBe(`dead letters: confbulk dlq list --batch ${batchId}`);
+      expect(hint).toBe(`dead letters: npx confbulk dlq list --batch ${batchId}`);
 
       const listed = JSON.parse(
         (await confbulk(env, 'dlq', 'list', '--batch', batchId, '--json')).stdout,
@@ -167,7 +167,7 @@ describe('--wait', () => {
       expect(code).toBe(1);
       expect(Date.now() - started).toBeLessThan(1400);
       expect(stderr).toMatch(
-        /did not end within 300 ms .*it goes on \(confbulk status \S+ --watch\)/,
+        /did not end within 300 ms .*it goes on \(npx confbulk status \S+ --watch\)/,
       );
       mock.clearFaults();
     });

@@ -31,10 +31,19 @@ describe('parseSetOption', () => {
     expect(() => parseSetOption('WaitMethod=PUT')).toThrow(/GET or POST/);
   });
 
-  it('merges several options, the later winning', () => {
-    expect(parseSetOptions(['Hold=true', 'HoldUrl=https://a.example/x', 'Hold=false'])).toEqual({
-      Hold: false,
+  it('merges several options into one set of parameters', () => {
+    expect(parseSetOptions(['Hold=true', 'HoldUrl=https://a.example/x'])).toEqual({
+      Hold: true,
       HoldUrl: 'https://a.example/x',
     });
+  });
+
+  it('refuses a parameter given twice, naming it and both values', () => {
+    expect(() => parseSetOptions(['Muted=true', 'Muted=false'])).toThrow(
+      /--set Muted is given twice \(true and false\); give it once/,
+    );
+    expect(() =>
+      parseSetOptions(['Hold=true', 'HoldUrl=https://a.example/x', 'Hold=true']),
+    ).toThrow(ValidationError);
   });
 });

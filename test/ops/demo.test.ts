@@ -75,8 +75,63 @@ describe('runDemo against the mock', () => {
     expect(text).toContain('trouble: the API answers 429');
     expect(text).toMatch(/muted \(succeeded\)\s+\d+/);
     expect(text).toContain('Check: OK');
-    expect(text).toContain('/admin/queues');
-    expect(text).toContain('confbulk dlq list');
+    expect(text).toContain('/admin');
+    expect(text).toContain('npx confbulk dlq list');
+    expect(text).toContain('npm run demo -- --keep');
+  });
+
+  it('with --keep, leaves the API, dashboard and CLI on the run until stopped', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const out = collector();
+    const stop = new AbortController();
+    let seen: { batch: unknown; dlqTotal: unknown; login: number; cli: string } | undefined;
+    const summary = await runDemo({
+      participants: 50,
+      env: {},
+      redisUrl: testRedisUrl(),
+      prefix,
+      progress: 'none',
+      out: out.stream,
+      keep: true,
+      apiPort: 0,
+      signal: stop.signal,
+      onKept: (kept) => {
+        void (async () => {
+          const auth = { authorization: `Bearer ${kept.apiToken}` };
+          const batchId = kept.batchId;
+          const batch = (await (
+            await fetch(`${kept.apiUrl}/v1/batches/${batchId}`, { headers: auth })
+          ).json()) as { id: string; state: string };
+          const dlq = (await (
+            await fetch(`${kept.apiUrl}/v1/dead-letters?batchId=${batchId}`, { headers: auth })
+          ).json()) as { total: number };
+          const login = (await fetch(`${kept.dashboardUrl}/login`)).status;
+          const env = Object.fromEntries(
+            kept.exports.map((line) => {
+              const m = /^export (\w+)=(?:'(.*)'|(\S*))$/.exec(line);
+              return [m?.[1] ?? '', m?.[2] ?? m?.[3] ?? ''];
+            }),
+          );
+          const { confbulk } = await import('../cli/run-cli.js');
+          const status = await confbulk(env, 'status', batch.id);
+          seen = { batch, dlqTotal: dlq.total, login, cli: status.stdout };
+          stop.abort();
+        })().catch((err: unknown) => {
+          seen = { batch: String(err), dlqTotal: -1, login: 0, cli: '' };
+          stop.abort();
+        });
+      },
+    });
+    expect(summary.verified).toBe(true);
+    expect(seen).toMatchObject({
+      batch: { id: summary.batchId, state: 'completed' },
+      dlqTotal: summary.deadLettered,
+      login: 200,
+    });
+    expect(seen?.cli).toMatch(new RegExp(`^batch ${summary.batchId}: mute .* completed`));
+    expect(out.text()).toMatch(/Kept open until Ctrl-C/);
+    expect(out.text()).toMatch(/export CONFBULK_API_TOKEN=[0-9a-f]{32}/);
   });
 });
 
@@ -110,6 +165,11 @@ describe('the demo command line', () => {
       rateLimit: { count: 100, durationMs: 1000 },
       trouble: false,
     });
+    expect(parseDemoArgs(['--keep', '--api-port', '3100']).options).toEqual({
+      keep: true,
+      apiPort: 3100,
+    });
+    expect(() => parseDemoArgs(['--api-port', '3100'])).toThrow(/only applies with --keep/);
     expect(() => parseDemoArgs(['--participants', '0'])).toThrow(
       /--participants must be a whole number/,
     );

@@ -14,7 +14,9 @@ import {
   type ActionSpec,
 } from '../action-options.js';
 import { describeTarget, waitAndReport } from '../batch-report.js';
+import { commandName } from '../command-name.js';
 import type { CliContext } from '../io.js';
+import { ValidationError } from '../../errors.js';
 import { parseSeconds } from '../options.js';
 import { validateBulkActionRequest } from '../../bulk-actions/request-schema.js';
 import { withConfbulk } from '../resources.js';
@@ -30,6 +32,9 @@ async function runAction(
   spec: ActionSpec,
   opts: ActionOptionValues & RunFlags,
 ): Promise<void> {
+  if (opts.waitTimeout !== undefined && !opts.wait) {
+    throw new ValidationError('--wait-timeout only applies with --wait', 'waitTimeout');
+  }
   const request = requestFromOptions(spec, opts);
   // Checked before connecting: bad input is reported at once, even when Redis is down.
   validateBulkActionRequest(ctx.getConfig(), request);
@@ -57,7 +62,7 @@ async function runAction(
       ctx.err(
         `batch ${handle.id} ${what}: ${spec.action} on ${describeTarget(handle.batch.target)}`,
       );
-      ctx.err(`follow it with: confbulk status ${handle.id} --watch`);
+      ctx.err(`follow it with: ${commandName(ctx.io.env)} status ${handle.id} --watch`);
     }
   });
 }

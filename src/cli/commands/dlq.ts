@@ -2,6 +2,7 @@
  * `confbulk dlq list|show|replay|purge`: participant requests that could not succeed.
  */
 import { Option, type Command } from 'commander';
+import { getSpace } from '../../config.js';
 import { ValidationError } from '../../errors.js';
 import type { DeadLetterEntry } from '../../dead-letters/types.js';
 import { parseSetOptions } from '../../dead-letters/set-option.js';
@@ -78,9 +79,12 @@ function registerList(dlq: Command, ctx: CliContext): void {
         space?: string;
         json?: boolean;
       }) => {
+        // A space that is not configured has no dead letters to find: say so, not "none".
+        if (flags.space !== undefined) getSpace(ctx.getConfig(), flags.space);
         await withDeadLetters(ctx, async (store) => {
+          const filter = { batchId: flags.batch, space: flags.space };
           const [total, entries] = await Promise.all([
-            store.count(),
+            store.count(filter),
             store.list({
               limit: flags.limit,
               offset: flags.offset,

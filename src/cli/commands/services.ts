@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { parseRateLimit, secretsOf, type RateLimitSpec } from '../../config.js';
+import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import type { CliContext } from '../io.js';
 import { intParser, parsePort } from '../options.js';
@@ -60,6 +61,13 @@ function registerApi(program: Command, ctx: CliContext): void {
     )
     .action(async (flags: { port?: number; host?: string; insecureLocal?: boolean }) => {
       const config = ctx.getRedisConfig();
+      if (flags.insecureLocal && config.apiToken) {
+        throw new ConfigError(
+          '--insecure-local does nothing while CONFBULK_API_TOKEN is set (the API asks for the token): ' +
+            'drop the flag, or unset the token for an open local API',
+          'CONFBULK_API_TOKEN',
+        );
+      }
       const { startApiServer } = await import('../../http/server.js');
       const server = await startApiServer({
         config,

@@ -16,6 +16,9 @@ interface StatusFlags {
 }
 
 async function runStatus(ctx: CliContext, id: string, flags: StatusFlags): Promise<void> {
+  if (flags.waitTimeout !== undefined && !flags.watch) {
+    throw new ValidationError('--wait-timeout only applies with --watch', 'waitTimeout');
+  }
   await withConfbulk(ctx, async (confbulk) => {
     const batch = await confbulk.getBatch(id);
     if (!batch) throw new ValidationError(`batch '${id}' not found`, 'id');

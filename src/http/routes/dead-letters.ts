@@ -34,7 +34,7 @@ export const deadLetterRoutes: FastifyPluginAsync<ApiDependencies> = async (
     },
     async (request) => {
       const [total, entries] = await Promise.all([
-        deadLetters.count(),
+        deadLetters.count({ batchId: request.query.batchId, space: request.query.space }),
         deadLetters.list(request.query),
       ]);
       return { total, deadLetters: entries };

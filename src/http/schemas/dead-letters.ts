@@ -64,7 +64,10 @@ export const deadLetterSchema = z
   .describe('A participant request that can never succeed as it is');
 
 export const deadLetterListBody = z.object({
-  total: z.number().int().meta({ description: 'Dead letters stored, of every batch and space' }),
+  total: z
+    .number()
+    .int()
+    .meta({ description: 'Dead letters matching the batchId and space filters (all when none)' }),
   deadLetters: z.array(deadLetterSchema),
 });
 
