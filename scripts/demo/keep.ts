@@ -72,7 +72,7 @@ export async function keepOpen(options: KeepOptions): Promise<void> {
   try {
     const api = await listen(config, options.apiPort);
     try {
-      const space = config.spaces.default;
+      const space = config.spaces.get('default');
       const exports = [
         `export REDIS_URL=${shellQuote(config.redisUrl ?? '')}`,
         `export CONFBULK_PREFIX=${shellQuote(config.prefix)}`,

@@ -29,7 +29,7 @@ export function registerResumeCommand(program: Command, ctx: CliContext): void {
           return;
         }
         let resumed = 0;
-        for (const space of Object.keys(config.spaces)) {
+        for (const space of config.spaces.keys()) {
           if ((await readCircuitState(redis, prefix, space)) === 'closed') continue;
           const previous = await resumeSpace(redis, prefix, space);
           ctx.out(`space ${space} resumed (its circuit was ${previous})`);
