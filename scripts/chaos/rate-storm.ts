@@ -16,7 +16,13 @@ export const rateStorm: ChaosScenario = {
     const n = quick ? 1000 : 3000;
     const rate = 500;
     const stormMs = quick ? 3000 : 10_000;
-    return withScene({ participants: n, workers: 2, rateLimit: `${rate}/1s` }, async (scene) => {
+    const scene = {
+      participants: n,
+      workers: 2,
+      rateLimit: `${rate}/1s`,
+      mockAnswers: { retryAfter: 'seconds' as const },
+    };
+    return withScene(scene, async (scene) => {
       const { mock } = scene.stack;
       const handle = await scene.submit();
       await scene.waitApplied(Math.floor(n * 0.2));

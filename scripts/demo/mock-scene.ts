@@ -115,7 +115,7 @@ export function startTrouble(
       }, plan.outageAtMs),
       setTimeout(() => {
         note(
-          `  trouble: the API answers 429 (Retry-After) to every update for ${plan.burstMs / 1000} s`,
+          `  trouble: the API answers 429 (Too Many Requests) to every update for ${plan.burstMs / 1000} s`,
         );
         mock.force429(plan.burstMs);
       }, plan.burstAtMs),

@@ -14,19 +14,22 @@ import {
 } from './compat-api.js';
 import { outageAnswer, type FaultInjector } from './faults.js';
 import { readBody, writeAnswer } from './http-io.js';
-import { MOCK_DEFAULTS } from './options.js';
+import { MOCK_DEFAULTS, type LeaverAnswers } from './options.js';
 import { isCounted, type RateLimitGate } from './rate-gate.js';
 import type { RequestLog, RequestLogEntry } from './request-log.js';
 import { ErrorCode, errorAnswer, notFound, unauthorized, type ApiAnswer } from './responses.js';
 import type { AccountRecord, MockState } from './state.js';
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
 
 export interface PipelineParts {
   state: MockState;
   faults: FaultInjector;
   log: RequestLog;
   gate: RateLimitGate;
+  leavers: Required<LeaverAnswers>;
+  updateAnswerStatus: 'participant' | 'completed';
 }
 
 export class ApiRequestPipeline {
@@ -38,6 +41,8 @@ export class ApiRequestPipeline {
       state: parts.state,
       counters: () => parts.log.counters,
       rejectionFor: (callSid) => parts.faults.rejection(callSid),
+      leavers: parts.leavers,
+      updateAnswerStatus: parts.updateAnswerStatus,
     };
   }
 
@@ -96,22 +101,27 @@ export class ApiRequestPipeline {
     return account && (!route || route.accountSid === account.sid) ? account : undefined;
   }
 
-  /** The body of a counted request as a form; an error answer when it cannot be one. */
+  /**
+   * The body of a counted request as form parameters: a form, as the documented API and
+   * twilio-style SDKs send it, or a JSON object of the same parameter names, as newer SDKs
+   * send it. An error answer when it can be neither.
+   */
   private async readForm(req: IncomingMessage): Promise<URLSearchParams | ApiAnswer> {
     const limit = MOCK_DEFAULTS.maxBodyBytes;
     const text = await readBody(req, limit);
     if (text === null) {
-      return errorAnswer(413, ErrorCode.invalidParameter, `Request body exceeds ${limit} bytes`);
+      return errorAnswer(413, ErrorCode.invalidArgument, `Request body exceeds ${limit} bytes`);
     }
-    const type = req.headers['content-type'];
-    if (text.length > 0 && type !== undefined && !type.toLowerCase().startsWith(FORM_TYPE)) {
-      return errorAnswer(
-        400,
-        ErrorCode.invalidParameter,
-        `Invalid Content-Type: must be ${FORM_TYPE}; got '${type}'`,
-      );
+    const type = req.headers['content-type']?.toLowerCase();
+    if (text.length === 0 || type === undefined || type.startsWith(FORM_TYPE)) {
+      return new URLSearchParams(text);
     }
-    return new URLSearchParams(text);
+    if (type.startsWith(JSON_TYPE)) return jsonForm(text);
+    return errorAnswer(
+      400,
+      ErrorCode.invalidArgument,
+      `Invalid Content-Type: must be ${FORM_TYPE} or ${JSON_TYPE}; got '${type}'`,
+    );
   }
 
   private respond(request: ApiRequest): ApiAnswer {
@@ -145,4 +155,31 @@ export class ApiRequestPipeline {
     }, delayMs);
     this.delayed.add(timer);
   }
+}
+
+/** A JSON body as form parameters: an object whose values are strings, numbers or booleans. */
+function jsonForm(text: string): URLSearchParams | ApiAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const scalar = (v: unknown): boolean => ['string', 'number', 'boolean'].includes(typeof v);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return errorAnswer(400, ErrorCode.invalidArgument, 'Invalid JSON body: must be an object');
+  }
+  const form = new URLSearchParams();
+  for (const [name, value] of Object.entries(body)) {
+    if (value === null || value === undefined) continue;
+    if (!scalar(value)) {
+      return errorAnswer(
+        400,
+        ErrorCode.invalidArgument,
+        `Invalid parameter ${name}: must be a string, number or boolean`,
+      );
+    }
+    form.append(name, String(value));
+  }
+  return form;
 }

@@ -3,12 +3,20 @@
  * Handlers see an authenticated account and return an answer; transport concerns (auth,
  * rate limit, faults, latency) belong to the server.
  *
- * Completed conferences (documented choice): their participants are not listed (an empty
- * page, 200), retrieving or removing one is 404, and updating one is 422 with code 10000.
+ * Leavers (participants who left or were removed, and every participant of a completed
+ * conference) are never listed: the list holds active participants only. Updating one is
+ * answered 422 with code 10000 (SignalWire's code for an update of a participant of a
+ * completed conference) and retrieving one 200 with `status: completed`; the `leavers`
+ * option switches either to Twilio's 404 (20404). Removing one is 404: nothing is left to
+ * take out of the conference.
+ *
+ * Paths are served under both prefixes the API serves (`/api/laml/2010-04-01` and, as
+ * SignalWire's Node SDK calls it, `/2010-04-01`), with or without `.json`; answers'
+ * URIs always carry the documented `/api/laml/...json` form.
  */
 import type { ConferenceStatus, UpdateParticipantParams } from '../signalwire/types.js';
-import type { CallRejection } from './options.js';
-import { API_PREFIX } from './options.js';
+import type { CallRejection, LeaverAnswers } from './options.js';
+import { API_PREFIX, SDK_API_PREFIX } from './options.js';
 import { listEnvelope, parsePageRequest, selectPage } from './paging.js';
 import type { MockCounters } from './request-log.js';
 import {
@@ -22,6 +30,7 @@ import {
   methodNotAllowed,
   notFound,
   participantJson,
+  participantStatus,
   type ApiAnswer,
   type ApiError,
 } from './responses.js';
@@ -48,6 +57,8 @@ export interface ApiContext {
   state: MockState;
   counters: () => MockCounters;
   rejectionFor: (callSid: string) => CallRejection | undefined;
+  leavers: Required<LeaverAnswers>;
+  updateAnswerStatus: 'participant' | 'completed';
 }
 
 const ALLOWED: Record<Route['kind'], string[]> = {
@@ -58,12 +69,13 @@ const ALLOWED: Record<Route['kind'], string[]> = {
   participant: ['GET', 'POST', 'DELETE'],
 };
 
-const ACCOUNTS_PREFIX = `${API_PREFIX}/Accounts/`;
+const ACCOUNTS_PREFIXES = [`${API_PREFIX}/Accounts/`, `${SDK_API_PREFIX}/Accounts/`];
 
-/** Resolves a path (with or without a `.json` suffix) to a resource; undefined if none. */
+/** Resolves a path (either prefix, with or without a `.json` suffix) to a resource; undefined if none. */
 export function parseRoute(path: string): Route | undefined {
-  if (!path.startsWith(ACCOUNTS_PREFIX)) return undefined;
-  const parts = path.slice(ACCOUNTS_PREFIX.length).split('/');
+  const prefix = ACCOUNTS_PREFIXES.find((p) => path.startsWith(p));
+  if (prefix === undefined) return undefined;
+  const parts = path.slice(prefix.length).split('/');
   const lastIndex = parts.length - 1;
   const last = parts[lastIndex] as string;
   if (last.endsWith('.json')) parts[lastIndex] = last.slice(0, -5);
@@ -162,7 +174,7 @@ function updateConference(conference: ConferenceRecord, form: URLSearchParams): 
   if (conference.status === 'completed' && (status !== null || announceUrl.value !== undefined)) {
     return {
       status: 422,
-      code: ErrorCode.conferenceCompleted,
+      code: ErrorCode.invalidArgument,
       message: `Conference ${conference.sid} is completed`,
     };
   }
@@ -195,10 +207,8 @@ function listParticipants(
   const items = conference.status === 'completed' ? [] : conference.participants.values();
   const page = selectPage(items, match, paging.value);
   const base = `${conferencePath(conference)}/Participants`;
-  return jsonAnswer(
-    200,
-    listEnvelope(base, filters, paging.value, page, 'participants', participantJson),
-  );
+  const toJson = (p: ParticipantRecord): unknown => participantJson(p, 'in-progress');
+  return jsonAnswer(200, listEnvelope(base, filters, paging.value, page, 'participants', toJson));
 }
 
 function participantRequest(
@@ -207,16 +217,46 @@ function participantRequest(
   request: ApiRequest,
 ): ApiAnswer {
   const conference = findConference(ctx.state, route.accountSid, route.conferenceSid);
-  const participant = conference?.participants.get(route.callSid);
-  if (!conference || !participant) return notFound(`Participant ${route.callSid}`);
+  const participant = ctx.state.calls.get(route.callSid);
+  if (!conference || participant?.conferenceSid !== conference.sid) {
+    return notFound(`Participant ${route.callSid}`);
+  }
+  if (participantStatus(participant, conference) === 'completed') {
+    return leaverAnswer(ctx.leavers, request.method, participant, conference);
+  }
   if (request.method === 'POST') return updateParticipant(ctx, conference, participant, request);
-  if (conference.status === 'completed') return notFound(`Participant ${route.callSid}`);
   if (request.method === 'DELETE') {
     ctx.state.depart(participant, 'removed');
     ctx.counters().removals++;
     return { status: 204 };
   }
-  return jsonAnswer(200, participantJson(participant));
+  return jsonAnswer(200, participantJson(participant, 'in-progress'));
+}
+
+/** A request for a participant who left, was removed or whose conference completed. */
+function leaverAnswer(
+  leavers: Required<LeaverAnswers>,
+  method: string,
+  participant: ParticipantRecord,
+  conference: ConferenceRecord,
+): ApiAnswer {
+  const gone = notFound(`Participant ${participant.callSid}`);
+  if (method === 'DELETE') return gone;
+  if (method === 'GET') {
+    return leavers.retrieve === 404
+      ? gone
+      : jsonAnswer(200, participantJson(participant, 'completed'));
+  }
+  if (leavers.update === 404) return gone;
+  const why =
+    conference.status === 'completed'
+      ? `belongs to completed conference ${conference.sid}`
+      : 'is completed (the call left the conference)';
+  return errorAnswer(
+    422,
+    ErrorCode.invalidArgument,
+    `Participant ${participant.callSid} ${why}; it cannot be updated`,
+  );
 }
 
 function updateParticipant(
@@ -225,13 +265,6 @@ function updateParticipant(
   participant: ParticipantRecord,
   request: ApiRequest,
 ): ApiAnswer {
-  if (conference.status === 'completed') {
-    return errorAnswer(
-      422,
-      ErrorCode.conferenceCompleted,
-      `Participant ${participant.callSid} belongs to completed conference ${conference.sid}`,
-    );
-  }
   const rejection = ctx.rejectionFor(participant.callSid);
   if (rejection) {
     return errorAnswer(
@@ -242,8 +275,21 @@ function updateParticipant(
   }
   const params = parseUpdateForm(request.form);
   if (!params.ok) return fail(params.error);
+  const coach = params.value.CallSidToCoach;
+  if (
+    params.value.Coaching === true &&
+    coach !== undefined &&
+    !conference.participants.has(coach)
+  ) {
+    return errorAnswer(
+      422,
+      ErrorCode.conferenceAttributes,
+      `The participant to be coached (${coach}) is not in conference ${conference.sid}`,
+    );
+  }
   applyUpdate(participant, params.value, ctx.counters());
-  return jsonAnswer(200, participantJson(participant));
+  const status = ctx.updateAnswerStatus === 'completed' ? 'completed' : 'in-progress';
+  return jsonAnswer(200, participantJson(participant, status));
 }
 
 /** Applies an update; a URL given without its method gets the documented default method. */

@@ -36,7 +36,7 @@ export interface ConferenceState {
   accountSid: string;
   friendlyName: string;
   status: ConferenceRecord['status'];
-  region: string | undefined;
+  region: string;
   /** Participants present now. */
   participants: number;
   /** Conference-wide announcements played. */
@@ -63,7 +63,7 @@ export interface MockControl {
   participants(conferenceSid: string, options?: { includeGone?: boolean }): ParticipantState[];
   /** Any participant ever created, present or gone. */
   participant(callSid: string): ParticipantState | undefined;
-  /** Random participants leave over a period; later requests for them get 404. */
+  /** Random participants leave over a period; later requests for them answer as a leaver's (see `leavers`). */
   leave(options: LeaveOptions): LeaveHandle;
   /** Merges faults into those in force. */
   setFaults(faults: FaultConfig): void;

@@ -4,8 +4,35 @@
  */
 import type { RateLimitSpec } from '../config.js';
 
-/** How a 429 tells the client when to come back. */
+/**
+ * How a 429 tells the client when to come back. SignalWire documents no `Retry-After`, so
+ * `none` is the default; `seconds` and `http-date` are the two forms of RFC 9110 that
+ * proxies in front of an API send.
+ */
 export type RetryAfterFormat = 'seconds' | 'http-date' | 'none';
+
+/**
+ * Whether answers carry `X-RateLimit-Reset`. SignalWire documents only the limit and the
+ * remaining count, so `none` is the default; `epoch-seconds` sends epoch seconds with a
+ * millisecond fraction (`1764224400.123`).
+ */
+export type RateLimitResetFormat = 'none' | 'epoch-seconds';
+
+/** What a 429 carries: the `X-RateLimit-*` headers (and Retry-After if asked), or nothing at all. */
+export type HeadersOn429 = 'rate-limit' | 'none';
+
+/**
+ * How requests for a participant who left (or was removed, or whose conference completed)
+ * are answered. SignalWire documents code 10000 for "an attempt to update a conference
+ * participant for a completed conference" and a `completed` participant status; Twilio
+ * answers 404 (20404) for a participant no longer in the conference.
+ */
+export interface LeaverAnswers {
+  /** An update (POST): `422` with code 10000, or `404` with code 20404. @defaultValue 422 */
+  update?: 422 | 404;
+  /** A retrieve (GET): `200` with `status: completed`, or `404` with code 20404. @defaultValue 200 */
+  retrieve?: 200 | 404;
+}
 
 /** Server errors the fault injector can answer with. */
 export type ServerErrorStatus = 500 | 502 | 503;
@@ -56,8 +83,20 @@ export interface MockOptions {
    * @defaultValue `{ count: 13800, durationMs: 10000 }` (SignalWire's documented account limit)
    */
   rateLimit?: RateLimitSpec | null;
-  /** Form of the `Retry-After` header of 429 answers. @defaultValue `seconds` */
+  /** Form of the `Retry-After` header of 429 answers. @defaultValue `none` (SignalWire documents none) */
   retryAfter?: RetryAfterFormat;
+  /** Form of the `X-RateLimit-Reset` header. @defaultValue `none` (SignalWire documents none) */
+  rateLimitReset?: RateLimitResetFormat;
+  /** Headers of a 429 answer. @defaultValue `rate-limit` */
+  headersOn429?: HeadersOn429;
+  /** How requests for participants who left are answered. @defaultValue `{ update: 422, retrieve: 200 }` */
+  leavers?: LeaverAnswers;
+  /**
+   * `status` of the participant in the answer to an accepted update: `participant` (its
+   * state, `in-progress`) or `completed` (as the example of SignalWire's update operation
+   * shows). @defaultValue `participant`
+   */
+  updateAnswerStatus?: 'participant' | 'completed';
   /** Entries kept in the request log; the oldest are dropped beyond it. @defaultValue 200000 */
   requestLogCapacity?: number;
   /** Faults active from the start. @defaultValue none */
@@ -73,18 +112,37 @@ export const MOCK_DEFAULTS = {
   port: 0,
   host: '127.0.0.1',
   rateLimit: { count: 13_800, durationMs: 10_000 } as RateLimitSpec,
-  retryAfter: 'seconds' as RetryAfterFormat,
+  retryAfter: 'none' as RetryAfterFormat,
+  rateLimitReset: 'none' as RateLimitResetFormat,
+  headersOn429: 'rate-limit' as HeadersOn429,
+  leavers: { update: 422, retrieve: 200 } as Required<LeaverAnswers>,
+  updateAnswerStatus: 'participant' as 'participant' | 'completed',
+  /** Reported as a conference's `region` (a required field) when none was given. */
+  region: 'us1',
   requestLogCapacity: 200_000,
   errorStatuses: [500, 502, 503] as ServerErrorStatus[],
   /** Largest accepted request body; SignalWire's update forms are a few hundred bytes. */
   maxBodyBytes: 64 * 1024,
 } as const;
 
-/** Path prefix of the Compatibility API. */
+/** Path prefix of the Compatibility API, as the documentation and every answer's `uri` give it. */
 export const API_PREFIX = '/api/laml/2010-04-01';
+
+/** The other prefix the API serves: SignalWire's Node SDK calls `https://{space}/2010-04-01/...`. */
+export const SDK_API_PREFIX = '/2010-04-01';
 
 /** Path prefix of the mock's own control routes (no auth). */
 export const CONTROL_PREFIX = '/_mock';
+
+/** @throws TypeError unless `value` is one of `allowed`. */
+export function checkOneOf<T>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(
+      `\`${name}\` must be one of ${allowed.map(String).join(', ')}; got ${String(value)}`,
+    );
+  }
+  return value as T;
+}
 
 /** @throws TypeError unless `value` is a whole number in [min, max]. */
 export function checkInteger(name: string, value: unknown, min: number, max: number): number {

@@ -6,13 +6,13 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FaultInjector } from './faults.js';
-import type { RetryAfterFormat } from './options.js';
-import type { AccountRateLimits, WindowState } from './rate-window.js';
+import { rejectionHeaders, windowHeaders, type LimitHeaderOptions } from './limit-headers.js';
+import type { AccountRateLimits } from './rate-window.js';
 import type { MockCounters } from './request-log.js';
 import { ErrorCode, errorAnswer, type ApiAnswer } from './responses.js';
 
 export interface Admission {
-  /** `X-RateLimit-*` (when the account is limited) and, on a 429, `Retry-After`. */
+  /** `X-RateLimit-*` (when the account is limited) and, on a 429, what limit-headers.ts adds. */
   headers: OutgoingHttpHeaders;
   /** The 429 answer when the request is over the limit. */
   reject?: ApiAnswer;
@@ -25,33 +25,11 @@ export function isCounted(method: string): boolean {
   return COUNTED_METHODS.has(method);
 }
 
-function retryAfterHeader(format: RetryAfterFormat, ms: number): OutgoingHttpHeaders {
-  if (format === 'none') return {};
-  const seconds = Math.max(1, Math.ceil(ms / 1000));
-  if (format === 'seconds') return { 'Retry-After': String(seconds) };
-  return { 'Retry-After': new Date(Date.now() + seconds * 1000).toUTCString() };
-}
-
-/**
- * `X-RateLimit-Reset` is in epoch seconds with milliseconds (`1764224400.123`), rounded up
- * to the millisecond so a client never comes back early: when the oldest counted request
- * leaves the window. Whole seconds would say "up to a second from now" at a sliding
- * window's limit, where the next slot frees within milliseconds.
- */
-function rateHeaders(state: WindowState): OutgoingHttpHeaders {
-  const resetMs = Math.ceil(performance.timeOrigin + state.resetAt);
-  return {
-    'X-RateLimit-Limit': String(state.limit),
-    'X-RateLimit-Remaining': String(state.remaining),
-    'X-RateLimit-Reset': (resetMs / 1000).toFixed(3),
-  };
-}
-
 export class RateLimitGate {
   constructor(
     private readonly rateLimits: AccountRateLimits,
     private readonly faults: FaultInjector,
-    private readonly retryAfter: RetryAfterFormat,
+    private readonly headerOptions: LimitHeaderOptions,
     private readonly counters: () => MockCounters,
   ) {}
 
@@ -64,15 +42,12 @@ export class RateLimitGate {
         const current = window?.state(now);
         const waitMs = Math.max(forcedMs, current?.retryAfterMs ?? 0);
         return {
-          headers: {
-            ...(current ? rateHeaders({ ...current, remaining: 0 }) : {}),
-            ...retryAfterHeader(this.retryAfter, waitMs),
-          },
+          headers: rejectionHeaders(current, waitMs, this.headerOptions),
           reject: errorAnswer(429, ErrorCode.tooManyRequests, 'Too Many Requests'),
         };
       }
       this.counters().acceptedPosts++;
     }
-    return { headers: window ? rateHeaders(window.state(now)) : {} };
+    return { headers: window ? windowHeaders(window.state(now), this.headerOptions) : {} };
   }
 }

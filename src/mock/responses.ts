@@ -3,7 +3,7 @@
  * SignalWire error bodies (`code`, `message`, `more_info`, `status`).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Conference, Participant } from '../signalwire/types.js';
+import type { Conference, Participant, ParticipantStatus } from '../signalwire/types.js';
 import { API_PREFIX } from './options.js';
 import type { AccountRecord, ConferenceRecord, ParticipantRecord } from './state.js';
 
@@ -17,24 +17,29 @@ export interface ApiAnswer {
   headers?: OutgoingHttpHeaders;
 }
 
-/** SignalWire error codes the mock answers with. */
+/**
+ * SignalWire error codes the mock answers with, from SignalWire's published error-code
+ * list (not Twilio's): the same code can name several causes there, as 10000 does.
+ */
 export const ErrorCode = {
-  /** Update of a participant of a completed conference. */
-  conferenceCompleted: 10000,
-  /** A parameter has a value the API does not accept. */
-  invalidParameter: 20001,
+  /**
+   * An invalid argument, a required argument left blank, or an update of a completed call
+   * or of a participant of a completed conference.
+   */
+  invalidArgument: 10000,
+  /** Conference attributes invalid, or the participant to be coached is not in the conference. */
+  conferenceAttributes: 16002,
   authentication: 20003,
-  methodNotAllowed: 20004,
+  /** The resource does not exist (also answered, with status 405, for a method it does not have). */
   notFound: 20404,
-  /** A combination of parameters the API refuses (Coaching without CallSidToCoach). */
-  unprocessable: 20422,
   tooManyRequests: 20429,
   internal: 20504,
-  /** The call is not in a state that allows the update. */
+  /** The call is not in a state that allows the operation (e.g. not in progress). */
   invalidState: 21220,
 } as const;
 
-const MORE_INFO = 'https://developer.signalwire.com/compatibility-api/reference/error-codes';
+/** `more_info` of error answers: SignalWire's error-code page, anchored at the code. */
+const MORE_INFO = 'https://developer.signalwire.com/rest/error-codes';
 
 /** An API error with its `code` (SignalWire's) under the given HTTP `status`. */
 export interface ApiError {
@@ -68,10 +73,11 @@ export const unauthorized = (): ApiAnswer => ({
 export const notFound = (what: string): ApiAnswer =>
   errorAnswer(404, ErrorCode.notFound, `The requested resource ${what} was not found`);
 
+/** SignalWire documents no 405 nor a code for it: 405 (HTTP's word) with 20404 (no such resource). */
 export const methodNotAllowed = (method: string, allowed: string[]): ApiAnswer => ({
   ...errorAnswer(
     405,
-    ErrorCode.methodNotAllowed,
+    ErrorCode.notFound,
     `Method ${method} is not allowed here; allowed: ${allowed.join(', ')}`,
   ),
   headers: { Allow: allowed.join(', ') },
@@ -90,7 +96,19 @@ export function conferencePath(c: Pick<ConferenceRecord, 'accountSid' | 'sid'>):
   return `${accountPath(c.accountSid)}/Conferences/${c.sid}`;
 }
 
-export function participantJson(p: ParticipantRecord): Participant {
+/**
+ * A participant's `status`: SignalWire's enum is `in-progress` / `completed` (Twilio's
+ * `connected` is not among them); a participant who left, was removed or whose
+ * conference ended is `completed`.
+ */
+export function participantStatus(
+  p: ParticipantRecord,
+  conference: ConferenceRecord,
+): ParticipantStatus {
+  return p.gone !== null || conference.status === 'completed' ? 'completed' : 'in-progress';
+}
+
+export function participantJson(p: ParticipantRecord, status: ParticipantStatus): Participant {
   return {
     account_sid: p.accountSid,
     call_sid: p.callSid,
@@ -103,13 +121,13 @@ export function participantJson(p: ParticipantRecord): Participant {
     muted: p.muted,
     hold: p.hold,
     start_conference_on_enter: p.startConferenceOnEnter,
-    status: 'connected',
+    status,
     uri: `${API_PREFIX}/Accounts/${p.accountSid}/Conferences/${p.conferenceSid}/Participants/${p.callSid}.json`,
   };
 }
 
-/** Conference JSON; like the real API it carries more than confbulk reads. */
-export function conferenceJson(c: ConferenceRecord): Conference & Record<string, unknown> {
+/** Conference JSON with every field SignalWire's conference schema requires, and no other. */
+export function conferenceJson(c: ConferenceRecord): Conference {
   const path = conferencePath(c);
   return {
     sid: c.sid,
@@ -119,9 +137,12 @@ export function conferenceJson(c: ConferenceRecord): Conference & Record<string,
     date_created: rfc2822(c.dateCreated),
     date_updated: rfc2822(c.dateUpdated),
     api_version: '2010-04-01',
-    ...(c.region === undefined ? {} : { region: c.region }),
+    region: c.region,
     uri: `${path}.json`,
-    subresource_uris: { participants: `${path}/Participants.json` },
+    subresource_uris: {
+      participants: `${path}/Participants.json`,
+      recordings: `${path}/Recordings.json`,
+    },
   };
 }
 

@@ -21,9 +21,12 @@ import {
   CONTROL_PREFIX,
   MOCK_DEFAULTS,
   checkInteger,
+  checkOneOf,
   checkRateLimit,
+  type LeaverAnswers,
   type MockOptions,
 } from './options.js';
+import type { LimitHeaderOptions } from './limit-headers.js';
 import { RateLimitGate } from './rate-gate.js';
 import { AccountRateLimits } from './rate-window.js';
 import { RequestLog } from './request-log.js';
@@ -42,7 +45,6 @@ export interface MockServer extends MockControl {
 }
 
 const CONTROL_BODY_LIMIT = 16 * 1024 * 1024;
-const RETRY_AFTER_FORMATS = ['seconds', 'http-date', 'none'];
 
 interface MockCore {
   control: MockControl;
@@ -50,14 +52,46 @@ interface MockCore {
   departures: Departures;
 }
 
+function limitHeaderOptions(options: MockOptions): LimitHeaderOptions {
+  return {
+    retryAfter: checkOneOf('retryAfter', options.retryAfter ?? MOCK_DEFAULTS.retryAfter, [
+      'seconds',
+      'http-date',
+      'none',
+    ] as const),
+    rateLimitReset: checkOneOf(
+      'rateLimitReset',
+      options.rateLimitReset ?? MOCK_DEFAULTS.rateLimitReset,
+      ['none', 'epoch-seconds'] as const,
+    ),
+    headersOn429: checkOneOf('headersOn429', options.headersOn429 ?? MOCK_DEFAULTS.headersOn429, [
+      'rate-limit',
+      'none',
+    ] as const),
+  };
+}
+
+function leaverAnswers(options: MockOptions): Required<LeaverAnswers> {
+  const given = options.leavers ?? {};
+  return {
+    update: checkOneOf('leavers.update', given.update ?? MOCK_DEFAULTS.leavers.update, [
+      422, 404,
+    ] as const),
+    retrieve: checkOneOf('leavers.retrieve', given.retrieve ?? MOCK_DEFAULTS.leavers.retrieve, [
+      200, 404,
+    ] as const),
+  };
+}
+
 /** Checks the options and wires the mock's parts together. */
 function buildCore(options: MockOptions): MockCore {
-  const retryAfter = options.retryAfter ?? MOCK_DEFAULTS.retryAfter;
-  if (!RETRY_AFTER_FORMATS.includes(retryAfter)) {
-    throw new TypeError(
-      `\`retryAfter\` must be one of ${RETRY_AFTER_FORMATS.join(', ')}; got ${String(retryAfter)}`,
-    );
-  }
+  const headerOptions = limitHeaderOptions(options);
+  const leavers = leaverAnswers(options);
+  const updateAnswerStatus = checkOneOf(
+    'updateAnswerStatus',
+    options.updateAnswerStatus ?? MOCK_DEFAULTS.updateAnswerStatus,
+    ['participant', 'completed'] as const,
+  );
   const random = options.random ?? Math.random;
   const state = new MockState();
   const limit = options.rateLimit === undefined ? MOCK_DEFAULTS.rateLimit : options.rateLimit;
@@ -67,10 +101,10 @@ function buildCore(options: MockOptions): MockCore {
   const capacity = options.requestLogCapacity ?? MOCK_DEFAULTS.requestLogCapacity;
   const log = new RequestLog(checkInteger('requestLogCapacity', capacity, 0, 10_000_000));
   const departures = new Departures(state, random);
-  const gate = new RateLimitGate(rateLimits, faults, retryAfter, () => log.counters);
+  const gate = new RateLimitGate(rateLimits, faults, headerOptions, () => log.counters);
   return {
     control: createControl({ state, rateLimits, faults, log, departures }),
-    pipeline: new ApiRequestPipeline({ state, faults, log, gate }),
+    pipeline: new ApiRequestPipeline({ state, faults, log, gate, leavers, updateAnswerStatus }),
     departures,
   };
 }

@@ -8,7 +8,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ConferenceStatus } from '../signalwire/types.js';
-import { checkInteger } from './options.js';
+import { MOCK_DEFAULTS, checkInteger } from './options.js';
 
 export interface AccountRecord {
   sid: string;
@@ -23,7 +23,7 @@ export interface ConferenceRecord {
   accountSid: string;
   friendlyName: string;
   status: ConferenceStatus;
-  region: string | undefined;
+  region: string;
   /** Paging order among conferences. */
   seq: number;
   dateCreated: number;
@@ -80,7 +80,7 @@ export interface CreateConferenceOptions {
   friendlyName?: string;
   /** @defaultValue `in-progress` */
   status?: ConferenceStatus;
-  /** Reported as `region` when set. @defaultValue unset */
+  /** Reported as `region`. @defaultValue `us1` */
   region?: string;
   /** How many participants start muted, spread evenly over the list. @defaultValue 0 */
   muted?: number;
@@ -172,7 +172,7 @@ export class MockState {
       accountSid,
       friendlyName: options.friendlyName ?? `mock-conference-${seq + 1}`,
       status,
-      region: options.region,
+      region: options.region ?? MOCK_DEFAULTS.region,
       seq,
       dateCreated: now,
       dateUpdated: now,
@@ -195,7 +195,7 @@ export class MockState {
     return conference;
   }
 
-  /** Takes a participant out of its conference; later requests for it get 404. */
+  /** Takes a participant out of its conference; later requests for it answer as a leaver's. */
   depart(participant: ParticipantRecord, reason: DepartureReason): void {
     if (participant.gone) return;
     participant.gone = reason;

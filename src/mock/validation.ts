@@ -2,10 +2,12 @@
  * Parameter checks of the Compatibility API, answered as the API answers them: 400 with
  * a SignalWire error body naming the parameter and what it accepts.
  *
+ * Codes are SignalWire's: 10000 for an invalid argument and for a required one left blank.
  * Choices where the API's behaviour is not documented:
- * - `Coaching=true` without `CallSidToCoach` is 422 (code 20422): each parameter is
+ * - `Coaching=true` without `CallSidToCoach` is 422 (code 10000): each parameter is
  *   well-formed, the combination is not.
- * - `CallSidToCoach` must be a UUID; whether that call is in the conference is not checked.
+ * - `CallSidToCoach` must be a UUID; a call not in the conference is 422 with code 16002
+ *   (checked in compat-api.ts, which knows the conference).
  * - Unknown form parameters are ignored, as the API ignores them (the request log still
  *   shows them).
  */
@@ -29,7 +31,7 @@ export function invalidParameter(
     ok: false,
     error: {
       status: 400,
-      code: ErrorCode.invalidParameter,
+      code: ErrorCode.invalidArgument,
       message: `Invalid parameter ${name}: must be ${allowed}; got '${shown}'`,
     },
   };
@@ -100,7 +102,7 @@ export function parseUpdateForm(form: URLSearchParams): Checked<UpdateParticipan
       ok: false,
       error: {
         status: 422,
-        code: ErrorCode.unprocessable,
+        code: ErrorCode.invalidArgument,
         message: 'Invalid parameter CallSidToCoach: required when Coaching is true',
       },
     };

@@ -43,6 +43,9 @@ export const UPDATE_PARAM_NAMES = [
   'CallSidToCoach',
 ] as const satisfies readonly (keyof UpdateParticipantParams)[];
 
+/** SignalWire's participant statuses (Twilio's `connected` etc. are not among them). */
+export type ParticipantStatus = 'in-progress' | 'completed';
+
 /** Participant resource (retrieve, update and list items). */
 export interface Participant {
   account_sid: string;
@@ -56,13 +59,14 @@ export interface Participant {
   muted: boolean;
   hold: boolean;
   start_conference_on_enter: boolean;
-  status: string;
+  /** `in-progress` or `completed`; read as text, since an API may add a value. */
+  status: ParticipantStatus | (string & {});
   uri: string;
 }
 
 export type ConferenceStatus = 'init' | 'in-progress' | 'completed';
 
-/** Conference resource (the fields confbulk reads; the API returns more). */
+/** Conference resource, every field SignalWire's conference schema requires. */
 export interface Conference {
   sid: string;
   account_sid: string;
@@ -70,7 +74,11 @@ export interface Conference {
   status: ConferenceStatus;
   date_created: string;
   date_updated: string;
+  api_version: string;
+  /** Where the conference audio was mixed (`us1`). */
+  region: string;
   uri: string;
+  subresource_uris: { participants: string; recordings: string };
 }
 
 /** One page of a list response. */

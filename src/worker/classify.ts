@@ -7,9 +7,9 @@ import { isSignalWireError, type SignalWireError } from '../signalwire/errors.js
 import type { AttemptRecord } from '../dead-letters/types.js';
 
 export type FailureDecision =
-  /** 404: the participant left; a terminal outcome, not an error. */
+  /** 404 (or a 422 for a participant a GET shows completed): it left; not an error. */
   | { action: 'gone'; error: SignalWireError }
-  /** 400/422: the request is wrong; retrying cannot help. */
+  /** 400/422: the request is wrong (a 422 once a GET showed the participant present). */
   | { action: 'invalid'; error: SignalWireError }
   /** 401/403: the space's credentials are wrong; pause the space, the job waits. */
   | { action: 'unauthorized'; error: SignalWireError }
@@ -48,6 +48,16 @@ export function decideFailure(error: unknown, idempotent: boolean): FailureDecis
     default:
       return { action: 'unexpected', error };
   }
+}
+
+/**
+ * Whether an `invalid` answer may be a participant who left: SignalWire answers an update
+ * of a completed call 422 with code 10000, the code of an invalid argument too, so a 422
+ * is only called invalid once a follow-up GET shows the participant still in progress.
+ * (A 404 is `gone` already.)
+ */
+export function mayHaveLeft(error: SignalWireError): boolean {
+  return error.status === 422;
 }
 
 /** Quick (in-process) retries are for transient failures that are safe to repeat. */

@@ -28,8 +28,15 @@ import {
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
-import type { ResponseMeta, UpdateParticipantParams } from '../signalwire/types.js';
-import { decideFailure, isQuickRetryable, mayHaveApplied, statusClass } from './classify.js';
+import { LeaverCheck, type LeaverCheckOptions } from '../signalwire/leaver-check.js';
+import type { Participant, ResponseMeta, UpdateParticipantParams } from '../signalwire/types.js';
+import {
+  decideFailure,
+  isQuickRetryable,
+  mayHaveApplied,
+  mayHaveLeft,
+  statusClass,
+} from './classify.js';
 import type { PipelineCircuit, PipelineLimiter } from './gate.js';
 import { Gate, ShutdownPark } from './gate.js';
 import { OutcomeWriter, outcomeFacts, type ParticipantJob, type Run } from './pipeline-outcomes.js';
@@ -63,6 +70,14 @@ export interface PipelineOptions {
   bookkeepingRetryMs?: number;
   /** Told every terminal outcome (the process's progress counters). */
   onOutcome?: (outcome: JobOutcome) => void;
+  /** Pacing of the follow-up GETs that tell leavers from invalid requests. */
+  leaverCheck?: LeaverCheckOptions;
+}
+
+/** What a 2xx answered: its meta, and the participant of an update. */
+interface Answer {
+  meta: ResponseMeta;
+  participant?: Participant;
 }
 
 /** At most one "credentials rejected" error line per space in this interval. */
@@ -91,6 +106,7 @@ function isLastAttempt(job: ParticipantJob): boolean {
 export class ParticipantPipeline {
   readonly #o: PipelineOptions;
   readonly #gate: Gate;
+  readonly #leavers: LeaverCheck;
   readonly #log: Logger;
   readonly #out: OutcomeWriter;
   #credentialsLoggedAt = -Infinity;
@@ -105,6 +121,7 @@ export class ParticipantPipeline {
     this.#log = options.logger.child({ component: 'pipeline', space: options.space });
     this.#gate = new Gate(options.circuit, options.limiter, options.shutdown);
     this.#out = new OutcomeWriter(options);
+    this.#leavers = new LeaverCheck(options.client, options.leaverCheck);
   }
 
   /** The BullMQ processor. */
@@ -221,9 +238,9 @@ export class ParticipantPipeline {
   }
 
   async #sendUntilDecided(run: Run, token: string | undefined): Promise<ParticipantJobResult> {
-    let meta: ResponseMeta;
+    let answer: Answer;
     try {
-      meta = await this.#sendWithQuickRetries(run);
+      answer = await this.#sendWithQuickRetries(run);
     } catch (err) {
       if (err instanceof ShutdownPark) return this.#park(run, token);
       if (err instanceof SupersededAtTry) {
@@ -232,16 +249,24 @@ export class ParticipantPipeline {
       if (err instanceof EarlierSendFound) return this.#afterEarlierSend(run, err);
       return this.#conclude(run, err);
     }
-    return this.#succeeded(run, meta.status);
+    return this.#succeeded(run, answer);
   }
 
-  /** After a 2xx: bookkeeping only, retried in process; the request is never sent again. */
-  async #succeeded(run: Run, status: number): Promise<ParticipantJobResult> {
+  /**
+   * After a 2xx: bookkeeping only, retried in process; the request is never sent again. A
+   * 2xx whose participant says `completed` counts as gone when a GET shows it left.
+   */
+  async #succeeded(run: Run, { meta, participant }: Answer): Promise<ParticipantJobResult> {
+    const { status } = meta;
     const ticket = run.sent;
     if (ticket) {
       await this.#out.bookkeeping('marking the announcement sent', run.jobId, () =>
         this.#o.sendRecords.markSent(ticket, status),
       );
+    }
+    if (participant?.status === 'completed' && (await this.#hasLeft(run))) {
+      const message = 'the update was answered for a participant whose call completed';
+      return this.#out.finish(run, 'gone', { requests: run.requests, status, message });
     }
     return this.#out.finish(run, 'succeeded', { requests: run.requests, status });
   }
@@ -262,7 +287,7 @@ export class ParticipantPipeline {
    * only after a failure worth a quick retry, and is handed that failure as its own first
    * try, so that the retries, their delays and their metrics are those of one p-retry run.
    */
-  async #sendWithQuickRetries(run: Run): Promise<ResponseMeta> {
+  async #sendWithQuickRetries(run: Run): Promise<Answer> {
     let firstFailure: unknown;
     try {
       return await this.#sendOnce(run);
@@ -286,7 +311,7 @@ export class ParticipantPipeline {
    * failure that opened the circuit) loop back to the gate. Throws the failures that end
    * this try.
    */
-  async #sendOnce(run: Run): Promise<ResponseMeta> {
+  async #sendOnce(run: Run): Promise<Answer> {
     for (;;) {
       await this.#gate.pass();
       // However long the wait was, the newest intent decides right before the request.
@@ -296,15 +321,16 @@ export class ParticipantPipeline {
       const ticket = run.idempotent ? undefined : await this.#takeSendRecord(run);
       const started = performance.now();
       run.requests++;
-      let meta: ResponseMeta;
+      let answer: Answer;
       try {
-        ({ meta } = await this.#request(run.data, run.params));
+        answer = await this.#request(run.data, run.params);
       } catch (err) {
         if (ticket && !mayHaveApplied(err)) await this.#o.sendRecords.giveBack(ticket);
         if (!(await this.#absorb(run, err, started))) throw err;
         continue;
       }
       if (ticket) run.sent = ticket;
+      const { meta } = answer;
       this.#answered(meta.status, 'succeeded', started);
       void this.#o.limiter.observe(meta.rateLimit);
       this.#o.limiter.onSuccess();
@@ -312,7 +338,7 @@ export class ParticipantPipeline {
       await this.#o.circuit.recordSuccess().catch((err: unknown) => {
         this.#log.warn({ err, jobId: run.jobId }, 'could not record a success at the circuit');
       });
-      return meta;
+      return answer;
     }
   }
 
@@ -322,10 +348,7 @@ export class ParticipantPipeline {
     return taken.ticket;
   }
 
-  #request(
-    data: ParticipantJobData,
-    params: UpdateParticipantParams,
-  ): Promise<{ meta: ResponseMeta }> {
+  #request(data: ParticipantJobData, params: UpdateParticipantParams): Promise<Answer> {
     const { client } = this.#o;
     return data.op === 'remove'
       ? client.removeParticipant(data.conferenceSid, data.callSid)
@@ -391,10 +414,31 @@ export class ParticipantPipeline {
     if (decision.action === 'gone') {
       return this.#out.finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
     }
-    if (decision.action === 'invalid') return this.#out.deadLetter(run, 'invalid', err);
+    if (decision.action === 'invalid') {
+      if (mayHaveLeft(decision.error) && (await this.#hasLeft(run))) {
+        return this.#out.finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
+      }
+      return this.#out.deadLetter(run, 'invalid', err);
+    }
     if (decision.action === 'transient' && !decision.safeToRetry)
       return this.#out.deadLetter(run, 'unsafe-retry', err);
     throw err;
+  }
+
+  /**
+   * Whether the participant of an ambiguous answer left, by a paced follow-up GET. When
+   * the GET cannot tell (it failed), the answer keeps its own meaning.
+   */
+  async #hasLeft(run: Run): Promise<boolean> {
+    const { conferenceSid, callSid } = run.data;
+    const found = await this.#leavers.verdict(conferenceSid, callSid, this.#o.shutdown);
+    if (found.verdict === 'unknown') {
+      this.#log.warn(
+        { jobId: run.jobId, err: found.error },
+        'could not tell whether the participant left; the answer stands',
+      );
+    }
+    return found.verdict === 'left';
   }
 
   #answered(status: number | undefined, outcome: string, started: number): void {

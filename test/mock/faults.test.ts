@@ -98,7 +98,7 @@ describe('mock Compatibility API: faults, departures and the request log', () =>
     expect(mock.faults()).toMatchObject({ latencyMs: 150, jitterMs: 50 });
   });
 
-  it('lets participants leave over time; later requests for them get 404', async () => {
+  it('lets participants leave over time; later updates of them get 422 (code 10000)', async () => {
     const { sid } = mock.createConference(account.accountSid, { participants: 20 });
     const handle = mock.leave({ conferenceSid: sid, count: 8, overMs: 200 });
     expect(handle.callSids).toHaveLength(8);
@@ -108,7 +108,7 @@ describe('mock Compatibility API: faults, departures and the request log', () =>
     expect(mock.conference(sid)?.participants).toBe(12);
     for (const callSid of handle.callSids) {
       const res = await api.post(api.participantPath(sid, callSid), { Muted: 'true' });
-      expect(res.status).toBe(404);
+      expect(res.json).toMatchObject({ status: 422, code: 10000 });
       expect(mock.participant(callSid)?.gone).toBe('left');
     }
     const list = await api.get(`/Conferences/${sid}/Participants`);

@@ -274,17 +274,22 @@ describe('mock Compatibility API: participants', () => {
       for (const [form, name] of invalid) {
         const res = await api.post(path, { Muted: 'true', ...form });
         expect(res.status, name).toBe(400);
-        expect(res.json).toMatchObject({ status: 400, code: 20001 });
+        expect(res.json).toMatchObject({ status: 400, code: 10000 });
         expect(res.json?.message, name).toContain(name);
       }
       const coaching = await api.post(path, { Coaching: 'true' });
       expect(coaching.status).toBe(422);
-      expect(coaching.json).toMatchObject({ status: 422, code: 20422 });
+      expect(coaching.json).toMatchObject({ status: 422, code: 10000 });
       expect(coaching.json?.message).toContain('CallSidToCoach');
+      const stranger = await api.post(path, {
+        Coaching: 'true',
+        CallSidToCoach: crypto.randomUUID(),
+      });
+      expect(stranger.json).toMatchObject({ status: 422, code: 16002 });
       expect(mock.participant(callSids[0] as string)).toMatchObject({ muted: false, updates: 0 });
     });
 
-    it('404s an unknown participant, and 422s (code 10000) one of a completed conference', async () => {
+    it('404s an unknown participant, and 422s (code 10000) an update of one of a completed conference', async () => {
       const { sid, callSids } = mock.createConference(account.accountSid, { participants: 1 });
       const unknown = await api.post(api.participantPath(sid, crypto.randomUUID()), {
         Muted: 'true',
@@ -296,7 +301,9 @@ describe('mock Compatibility API: participants', () => {
       const late = await api.post(path, { Muted: 'true' });
       expect(late.status).toBe(422);
       expect(late.json?.code).toBe(10000);
-      expect((await api.get(path)).status).toBe(404);
+      const fetched = await api.get(path);
+      expect(fetched.status).toBe(200);
+      expect(fetched.json?.status).toBe('completed');
     });
 
     it('always rejects updates of calls listed in rejectCalls', async () => {
@@ -316,20 +323,19 @@ describe('mock Compatibility API: participants', () => {
   });
 
   describe('removal', () => {
-    it('answers DELETE 204, then 404 for every later request of that participant', async () => {
+    it('answers DELETE 204; later, GET shows it completed, POST is 422 (10000), DELETE 404', async () => {
       const { sid, callSids } = mock.createConference(account.accountSid, { participants: 3 });
       const path = api.participantPath(sid, callSids[1] as string);
       const removed = await api.del(path);
       expect(removed.status).toBe(204);
       expect(removed.text).toBe('');
-      for (const res of [
-        await api.get(path),
-        await api.post(path, { Muted: 'true' }),
-        await api.del(path),
-      ]) {
-        expect(res.status).toBe(404);
-        expect(res.json?.code).toBe(20404);
-      }
+      const fetched = await api.get(path);
+      expect(fetched.status).toBe(200);
+      expect(fetched.json).toMatchObject({ call_sid: callSids[1], status: 'completed' });
+      const update = await api.post(path, { Muted: 'true' });
+      expect(update.json).toMatchObject({ status: 422, code: 10000 });
+      const again = await api.del(path);
+      expect(again.json).toMatchObject({ status: 404, code: 20404 });
       const list = await api.get(`/Conferences/${sid}/Participants`);
       expect((list.json?.participants as { call_sid: string }[]).map((p) => p.call_sid)).toEqual([
         callSids[0],
@@ -338,6 +344,26 @@ describe('mock Compatibility API: participants', () => {
       expect(mock.participant(callSids[1] as string)?.gone).toBe('removed');
       expect(mock.participants(sid, { includeGone: true })).toHaveLength(3);
       expect(mock.counters().removals).toBe(1);
+    });
+
+    it('with leavers answered as Twilio does, every later request of it is 404 (20404)', async () => {
+      const twilioLike = await startMock({ leavers: { update: 404, retrieve: 404 } });
+      try {
+        const acct = twilioLike.createAccount();
+        const other = mockApi(twilioLike, acct);
+        const { sid, callSids } = twilioLike.createConference(acct.accountSid, { participants: 2 });
+        const path = other.participantPath(sid, callSids[0] as string);
+        expect((await other.del(path)).status).toBe(204);
+        for (const res of [
+          await other.get(path),
+          await other.post(path, { Muted: 'true' }),
+          await other.del(path),
+        ]) {
+          expect(res.json).toMatchObject({ status: 404, code: 20404 });
+        }
+      } finally {
+        await twilioLike.stop();
+      }
     });
   });
 });

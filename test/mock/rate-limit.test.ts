@@ -81,7 +81,7 @@ function slidingWindowModel(arrivals: number[], count: number, durationMs: numbe
 }
 
 describe('mock Compatibility API: rate limit', () => {
-  it('accepts exactly `count` POSTs of a burst, 429s the rest, then accepts again', async () => {
+  it('accepts exactly `count` POSTs of a burst, 429s the rest, then accepts again (Retry-After and reset on)', async () => {
     await withMock(
       async (mock) => {
         const account = mock.createAccount();
@@ -143,7 +143,61 @@ describe('mock Compatibility API: rate limit', () => {
           await pool.close();
         }
       },
-      { rateLimit: { count: 50, durationMs: 500 } },
+      {
+        rateLimit: { count: 50, durationMs: 500 },
+        retryAfter: 'seconds',
+        rateLimitReset: 'epoch-seconds',
+      },
+    );
+  });
+
+  it('by default sends what SignalWire documents: limit and remaining, no Retry-After nor reset', async () => {
+    await withMock(
+      async (mock) => {
+        const account = mock.createAccount();
+        const { sid, callSids } = mock.createConference(account.accountSid, { participants: 1 });
+        const url = `${mock.apiUrl}/Accounts/${account.accountSid}/Conferences/${sid}/Participants/${callSids[0]}.json`;
+        const init = {
+          method: 'POST',
+          headers: { authorization: authHeader(account.accountSid, account.token) },
+          body: new URLSearchParams({ Muted: 'true' }),
+        };
+        const accepted = await fetch(url, init);
+        const rejected = await fetch(url, init);
+        expect([accepted.status, rejected.status]).toEqual([200, 429]);
+        for (const [res, remaining] of [
+          [accepted, '0'],
+          [rejected, '0'],
+        ] as const) {
+          expect(res.headers.get('x-ratelimit-limit')).toBe('1');
+          expect(res.headers.get('x-ratelimit-remaining')).toBe(remaining);
+          expect(res.headers.get('x-ratelimit-reset')).toBeNull();
+          expect(res.headers.get('retry-after')).toBeNull();
+        }
+        expect(await rejected.json()).toMatchObject({ code: 20429, status: 429 });
+      },
+      { rateLimit: { count: 1, durationMs: 60_000 } },
+    );
+  });
+
+  it('can answer 429 with no header at all', async () => {
+    await withMock(
+      async (mock) => {
+        const account = mock.createAccount();
+        const { sid, callSids } = mock.createConference(account.accountSid, { participants: 1 });
+        const url = `${mock.apiUrl}/Accounts/${account.accountSid}/Conferences/${sid}/Participants/${callSids[0]}`;
+        const init = {
+          method: 'POST',
+          headers: { authorization: authHeader(account.accountSid, account.token) },
+          body: new URLSearchParams({ Muted: 'true' }),
+        };
+        expect((await fetch(url, init)).headers.get('x-ratelimit-remaining')).toBe('0');
+        const rejected = await fetch(url, init);
+        expect(rejected.status).toBe(429);
+        const names = [...rejected.headers.keys()];
+        expect(names.filter((n) => /ratelimit|retry-after/.test(n))).toEqual([]);
+      },
+      { rateLimit: { count: 1, durationMs: 60_000 }, headersOn429: 'none', retryAfter: 'seconds' },
     );
   });
 

@@ -119,11 +119,12 @@ describe('updates round-trip into participant state', () => {
     });
   });
 
-  it('removes a participant (204), after which it is gone', async () => {
+  it('removes a participant (204), after which it is completed, and removing it again is gone', async () => {
     const { sid, callSids } = mock.createConference(account.accountSid, { participants: 2 });
     expect((await client.removeParticipant(sid, callSids[0]!)).meta.status).toBe(204);
     expect(mock.participant(callSids[0]!)?.gone).toBe('removed');
-    expect(await failure(client.getParticipant(sid, callSids[0]!))).toMatchObject({
+    expect((await client.getParticipant(sid, callSids[0]!)).participant.status).toBe('completed');
+    expect(await failure(client.removeParticipant(sid, callSids[0]!))).toMatchObject({
       kind: 'gone',
       status: 404,
       code: 20404,
@@ -232,26 +233,47 @@ describe('failures as the mock answers them', () => {
       await failure(client.updateParticipant(sid, callSids[0]!, { Hold: true })),
     ).toMatchObject({ kind: 'invalid', status: 400, code: 21220 });
     const coaching = await failure(client.updateParticipant(sid, callSids[1]!, { Coaching: true }));
-    expect(coaching).toMatchObject({ kind: 'invalid', status: 422, code: 20422 });
+    expect(coaching).toMatchObject({ kind: 'invalid', status: 422, code: 10000 });
     expect(coaching.apiMessage).toMatch(/CallSidToCoach/);
   });
 
-  it('429 carries Retry-After seconds and the rate-limit headers, and never reached the API', async () => {
+  it('429 as SignalWire documents it: limit and remaining, no Retry-After nor reset; never reached the API', async () => {
     const { sid, callSids } = mock.createConference(account.accountSid, { participants: 1 });
     mock.setRateLimit({ count: 1, durationMs: 10_000 });
     const ok = await client.updateParticipant(sid, callSids[0]!, { Muted: true });
-    expect(ok.meta.rateLimit).toMatchObject({ limit: 1, remaining: 0 });
+    expect(ok.meta.rateLimit).toEqual({ limit: 1, remaining: 0 });
     const err = await failure(client.updateParticipant(sid, callSids[0]!, { Muted: false }));
     expect(err).toMatchObject({
       kind: 'rate_limited',
       status: 429,
       code: 20429,
       reachedServer: false,
+      retryAfterMs: undefined,
     });
-    expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000);
-    expect(err.retryAfterMs! % 1000).toBe(0);
-    expect(err.rateLimit.remaining).toBe(0);
-    expect(err.rateLimit.resetAt).toBeGreaterThan(Date.now());
+    expect(err.rateLimit).toEqual({ limit: 1, remaining: 0 });
+  });
+
+  it('429 with Retry-After seconds and a reset header, when the mock sends them', async () => {
+    const timed = await startMock({
+      rateLimit: { count: 1, durationMs: 10_000 },
+      retryAfter: 'seconds',
+      rateLimitReset: 'epoch-seconds',
+    });
+    const acct = timed.createAccount();
+    const api = createSignalWireClient(mockSpaceProfile(timed, acct));
+    try {
+      const { sid, callSids } = timed.createConference(acct.accountSid, { participants: 1 });
+      await api.updateParticipant(sid, callSids[0]!, { Muted: true });
+      const err = await failure(api.updateParticipant(sid, callSids[0]!, { Muted: false }));
+      expect(err).toMatchObject({ kind: 'rate_limited', reachedServer: false });
+      expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000);
+      expect(err.retryAfterMs! % 1000).toBe(0);
+      expect(err.rateLimit.remaining).toBe(0);
+      expect(err.rateLimit.resetAt).toBeGreaterThan(Date.now());
+    } finally {
+      await api.close();
+      await timed.stop();
+    }
   });
 
   it('429 with Retry-After as an HTTP date', async () => {

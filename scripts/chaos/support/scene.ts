@@ -4,6 +4,7 @@
  * from the mock (what the API saw), BullMQ (attempts) and the dead letters.
  */
 import { DeadLetters } from '../../../src/dead-letters/dead-letters.js';
+import type { MockOptions } from '../../../src/mock/index.js';
 import { createConfbulk } from '../../../src/producer/confbulk.js';
 import type { Batch, BatchHandle, Confbulk } from '../../../src/types.js';
 import { clearTranscripts, childTranscripts } from '../../bench/support/processes.js';
@@ -23,6 +24,8 @@ export interface SceneOptions {
   /** Mock answer latency in ms (+ up to 10 ms jitter). @defaultValue 20 */
   latencyMs?: number;
   mockLimit?: { count: number; durationMs: number };
+  /** How the mock answers what SignalWire does not document (Retry-After, ...). @defaultValue SignalWire's documented answers */
+  mockAnswers?: Pick<MockOptions, 'retryAfter' | 'rateLimitReset' | 'headersOn429' | 'leavers'>;
   redisArgs?: string[];
   /** More worker environment (LOG_LEVEL, ...). */
   env?: Record<string, string>;
@@ -68,6 +71,7 @@ export async function withScene<T>(
       participants: options.participants,
       mock: {
         rateLimit: options.mockLimit ?? null,
+        ...options.mockAnswers,
         faults: { latencyMs: options.latencyMs ?? 20, jitterMs: 10 },
       },
       redisArgs: options.redisArgs ?? [],
