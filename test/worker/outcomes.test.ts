@@ -73,7 +73,12 @@ describe('participant pipeline outcomes', () => {
           message: 'Call is not in a valid state',
         }),
       ]);
-      expect(s.mock.requestLog().filter((r) => r.callSid === rejected)).toHaveLength(1);
+      // One POST, and the GET that showed the participant still in progress.
+      const requests = s.mock.requestLog().filter((r) => r.callSid === rejected);
+      expect(requests.map((r) => [r.method, r.status])).toEqual([
+        ['POST', 422],
+        ['GET', 200],
+      ]);
       const job = await s.queues.queue('default').getJob(jobId);
       await until(async () => (await job?.getState()) === 'completed', 5000, 'completion');
       expect((await s.queues.queue('default').getJob(jobId))?.returnvalue).toEqual({
