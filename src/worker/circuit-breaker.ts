@@ -80,6 +80,13 @@ export interface CircuitBreaker {
    * (every `pausedProbeMs`). Only the process that made the transition logs it. Never rejects.
    */
   pauseForCredentials(reason: string): Promise<CircuitState>;
+  /**
+   * Gives back the probe permit `waitForPermission` granted when its caller will not send
+   * after all (superseded, or already sent by an earlier run), so another caller may probe
+   * at once rather than after the lease. Nothing when this process holds no permit.
+   * Never rejects.
+   */
+  releaseProbe(): Promise<void>;
   /** Closes the circuit from any state. */
   resume(): Promise<CircuitState>;
   /** The space's state, read from Redis. */
@@ -212,6 +219,17 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
       this.learn(r.state, { reason });
       return r.state;
     });
+  }
+
+  async releaseProbe(): Promise<void> {
+    const token = this.takeProbe();
+    if (!token || this.closed) return;
+    try {
+      await this.track(this.store.release(token));
+    } catch (err) {
+      this.log.warn({ err }, 'could not give back an unused probe permit; its lease ends it');
+    }
+    void this.claimLoop();
   }
 
   async resume(): Promise<CircuitState> {

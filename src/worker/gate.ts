@@ -11,7 +11,11 @@ import type { RateLimiter } from './rate-limiter.js';
 /** What the pipeline uses of a circuit breaker. */
 export type PipelineCircuit = Pick<
   CircuitBreaker,
-  'waitForPermission' | 'recordSuccess' | 'recordTransientFailure' | 'pauseForCredentials'
+  | 'waitForPermission'
+  | 'recordSuccess'
+  | 'recordTransientFailure'
+  | 'pauseForCredentials'
+  | 'releaseProbe'
 >;
 
 /** What the pipeline uses of a rate limiter. */
@@ -35,13 +39,19 @@ export class Gate {
     private readonly shutdown: AbortSignal,
   ) {}
 
-  /** Resolves when one request may be sent. @throws ShutdownPark at shutdown. */
-  async pass(): Promise<void> {
+  /**
+   * Resolves when one request may be sent; `probe` when it is the circuit's probe, which
+   * must be sent or given back (`unused`). @throws ShutdownPark at shutdown.
+   */
+  async pass(): Promise<{ probe: boolean }> {
     if (this.shutdown.aborted) throw new ShutdownPark();
+    let probe = false;
     try {
-      await this.circuit.waitForPermission(this.shutdown);
+      ({ probe } = await this.circuit.waitForPermission(this.shutdown));
       await this.limiter.acquire(this.shutdown);
+      return { probe };
     } catch (err) {
+      if (probe) await this.circuit.releaseProbe();
       if (
         this.shutdown.aborted ||
         isCircuitBreakerClosedError(err) ||
@@ -51,5 +61,10 @@ export class Gate {
       }
       throw err;
     }
+  }
+
+  /** The request a pass was for will not be sent: its probe permit goes back. */
+  async unused(permission: { probe: boolean }): Promise<void> {
+    if (permission.probe) await this.circuit.releaseProbe();
   }
 }

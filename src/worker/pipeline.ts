@@ -313,12 +313,14 @@ export class ParticipantPipeline {
    */
   async #sendOnce(run: Run): Promise<Answer> {
     for (;;) {
-      await this.#gate.pass();
-      // However long the wait was, the newest intent decides right before the request.
-      const decision = await this.#decide(run);
-      if (decision.superseded) throw new SupersededAtTry();
-      run.params = decision.params;
-      const ticket = run.idempotent ? undefined : await this.#takeSendRecord(run);
+      const permission = await this.#gate.pass();
+      let ticket: SendTicket | undefined;
+      try {
+        ticket = await this.#beforeTry(run);
+      } catch (err) {
+        await this.#gate.unused(permission);
+        throw err;
+      }
       const started = performance.now();
       run.requests++;
       let answer: Answer;
@@ -342,7 +344,15 @@ export class ParticipantPipeline {
     }
   }
 
-  async #takeSendRecord(run: Run): Promise<SendTicket> {
+  /**
+   * Right before a try: the newest intent decides, however long the wait was (and the
+   * claim is renewed); an announcement takes its send record.
+   */
+  async #beforeTry(run: Run): Promise<SendTicket | undefined> {
+    const decision = await this.#decide(run);
+    if (decision.superseded) throw new SupersededAtTry();
+    run.params = decision.params;
+    if (run.idempotent) return undefined;
     const taken = await this.#o.sendRecords.take(run.jobId);
     if ('earlier' in taken) throw new EarlierSendFound(taken.earlier);
     return taken.ticket;

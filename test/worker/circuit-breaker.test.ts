@@ -236,6 +236,26 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  it('hands an unused probe permit on at once when its caller gives it back', async () => {
+    const spec: Extra = {
+      config: { ...config, failureThreshold: 1, cooldownMs: 100 },
+      probeLeaseMs: 60_000,
+    };
+    await withBreakers([spec, spec], async ([a, b]) => {
+      await a!.recordTransientFailure();
+      expect(await a!.waitForPermission()).toEqual({ probe: true });
+      expect(await b!.state()).toBe('half-open');
+      const other = track(b!);
+      await sleep(150);
+      expect(other.settled).toBe(false);
+      // The caller will not send after all (superseded): the lease need not run out.
+      await a!.releaseProbe();
+      await other.promise;
+      expect(other.probe).toBe(true);
+      expect(await b!.recordSuccess()).toBe('closed');
+    });
+  });
+
   it('rejects a waiter with the abort reason and keeps the others waiting', async () => {
     await withBreakers(
       [{ config: { ...config, failureThreshold: 1, cooldownMs: 5000, maxCooldownMs: 5000 } }],
