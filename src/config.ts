@@ -42,6 +42,24 @@ export interface CircuitConfig {
   maxCooldownMs: number;
 }
 
+export interface ScheduleLimits {
+  /**
+   * Smallest gap between two runs of a cron schedule, in ms (`CONFBULK_SCHEDULE_MIN_INTERVAL_MS`);
+   * 0 allows any pattern. @defaultValue 60000
+   */
+  minIntervalMs: number;
+  /** Most schedules one space may have (`CONFBULK_SCHEDULE_MAX_PER_SPACE`). @defaultValue 100 */
+  maxPerSpace: number;
+  /**
+   * A run that starts later than this after its time is skipped and recorded instead of
+   * fired (`CONFBULK_SCHEDULE_MAX_LATE_MS`). @defaultValue 300000
+   */
+  maxLateMs: number;
+}
+
+/** fastify's `trustProxy`: whether, or from which proxies, to believe `X-Forwarded-*` headers. */
+export type TrustProxy = boolean | string[];
+
 export interface ConfbulkConfig {
   /** Redis URL; undefined means "provision one" (development, tests, demo). */
   redisUrl: string | undefined;
@@ -76,12 +94,35 @@ export interface ConfbulkConfig {
   apiHost: string;
   /** HTTP API port. @defaultValue 3000 */
   apiPort: number;
+  /**
+   * Serve the API's `/metrics` on this port of `metricsHost`, open, instead of on the API
+   * port behind a token (`CONFBULK_API_METRICS_PORT`). @defaultValue undefined
+   */
+  apiMetricsPort: number | undefined;
   /** Worker metrics/health port; undefined = no HTTP listener on workers. */
   metricsPort: number | undefined;
   /** Worker metrics/health bind host (`0.0.0.0` in containers). @defaultValue 127.0.0.1 */
   metricsHost: string;
   /** Secret used to sign completion webhooks (HMAC-SHA256). */
   webhookSecret: string | undefined;
+  /**
+   * Webhook hosts exempt from the address guard (`CONFBULK_WEBHOOK_ALLOW_HOSTS`, comma
+   * separated host names or IP addresses, e.g. an internal receiver). @defaultValue none
+   */
+  webhookAllowHosts: string[];
+  /**
+   * Bearer token that may read the API's `/metrics` and nothing else
+   * (`CONFBULK_METRICS_TOKEN`). Unscoped API tokens are accepted too. @defaultValue none
+   */
+  metricsToken: string | undefined;
+  /**
+   * Believe `X-Forwarded-Proto/For/Host` from these proxies (`CONFBULK_TRUST_PROXY`: comma
+   * separated addresses/CIDRs, or true for any peer, or false). Behind TLS termination this
+   * makes the dashboard cookie `Secure`. A hop count is not offered: fastify cannot check
+   * the immediate peer with one, so it ignores the headers. @defaultValue false
+   */
+  trustProxy: TrustProxy;
+  schedule: ScheduleLimits;
   /** pino level. @defaultValue info */
   logLevel: string;
 }
@@ -100,9 +141,14 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   apiToken: undefined,
   apiHost: '127.0.0.1',
   apiPort: 3000,
+  apiMetricsPort: undefined,
   metricsPort: undefined,
   metricsHost: '127.0.0.1',
   webhookSecret: undefined,
+  webhookAllowHosts: [],
+  metricsToken: undefined,
+  trustProxy: false,
+  schedule: { minIntervalMs: 60_000, maxPerSpace: 100, maxLateMs: 300_000 },
   logLevel: 'info',
 };
 
@@ -146,6 +192,32 @@ function intFrom(
     );
   }
   return n;
+}
+
+function listFrom(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+/**
+ * Parses `CONFBULK_TRUST_PROXY`: `true`, `false`, or addresses/CIDRs.
+ * @throws ConfigError naming the variable.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const text = raw.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  const list = text.split(',').map((part) => part.trim());
+  if (list.every((part) => /^[0-9a-f.:]+(\/\d{1,3})?$/.test(part))) return list;
+  throw new ConfigError(
+    `CONFBULK_TRUST_PROXY must be true, false or comma separated proxy addresses/CIDRs (e.g. 10.0.0.0/8); got '${raw}'`,
+    'CONFBULK_TRUST_PROXY',
+  );
 }
 
 /**
@@ -363,9 +435,24 @@ export function loadConfig(
     apiToken: env.CONFBULK_API_TOKEN || DEFAULTS.apiToken,
     apiHost: env.CONFBULK_API_HOST || DEFAULTS.apiHost,
     apiPort: intFrom(env, 'CONFBULK_API_PORT', 0, 65535) ?? DEFAULTS.apiPort,
+    apiMetricsPort: intFrom(env, 'CONFBULK_API_METRICS_PORT', 0, 65535) ?? DEFAULTS.apiMetricsPort,
     metricsPort: intFrom(env, 'CONFBULK_METRICS_PORT', 0, 65535) ?? DEFAULTS.metricsPort,
     metricsHost: env.CONFBULK_METRICS_HOST || DEFAULTS.metricsHost,
     webhookSecret: env.CONFBULK_WEBHOOK_SECRET || DEFAULTS.webhookSecret,
+    webhookAllowHosts: listFrom(env, 'CONFBULK_WEBHOOK_ALLOW_HOSTS') ?? DEFAULTS.webhookAllowHosts,
+    metricsToken: env.CONFBULK_METRICS_TOKEN || DEFAULTS.metricsToken,
+    trustProxy: parseTrustProxy(env.CONFBULK_TRUST_PROXY) ?? DEFAULTS.trustProxy,
+    schedule: {
+      minIntervalMs:
+        intFrom(env, 'CONFBULK_SCHEDULE_MIN_INTERVAL_MS', 0, 86_400_000) ??
+        DEFAULTS.schedule.minIntervalMs,
+      maxPerSpace:
+        intFrom(env, 'CONFBULK_SCHEDULE_MAX_PER_SPACE', 1, 100_000) ??
+        DEFAULTS.schedule.maxPerSpace,
+      maxLateMs:
+        intFrom(env, 'CONFBULK_SCHEDULE_MAX_LATE_MS', 1000, 86_400_000) ??
+        DEFAULTS.schedule.maxLateMs,
+    },
     logLevel: env.LOG_LEVEL || file.logLevel || DEFAULTS.logLevel,
     ...overrides,
   };
@@ -400,5 +487,6 @@ export function secretsOf(config: ConfbulkConfig): string[] {
     ...[...config.spaces.values()].map((s) => s.apiToken),
     config.apiToken,
     config.webhookSecret,
+    config.metricsToken,
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

@@ -76,6 +76,16 @@ export class ProducerKeys {
     return dataKey(this.prefix, 'completions');
   }
 
+  /** Hash: API token id -> its record (name, role, spaces, SHA-256 of the secret; never the secret). */
+  tokens(): string {
+    return dataKey(this.prefix, 'tokens');
+  }
+
+  /** Prefix of the dashboard's login-attempt counters (one per client address). */
+  loginAttempts(): string {
+    return `${dataKey(this.prefix, 'login-attempts')}:`;
+  }
+
   /** Pub/sub channel of batch events. */
   events(): string {
     return dataKey(this.prefix, 'events');

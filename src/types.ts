@@ -131,6 +131,8 @@ export interface Schedules {
   /** Validates everything, then creates or replaces the schedule called `spec.name`. */
   add(spec: ScheduleSpec): Promise<Schedule>;
   list(): Promise<Schedule[]>;
+  /** The schedule called `name`, or undefined. */
+  get(name: string): Promise<Schedule | undefined>;
   /** False when no schedule had that name. */
   remove(name: string): Promise<boolean>;
 }

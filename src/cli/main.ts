@@ -13,6 +13,7 @@ import { registerResumeCommand } from './commands/resume.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerServiceCommands } from './commands/services.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerTokenCommands } from './commands/token.js';
 import { CliContext, EXIT, processIo, type CliIo } from './io.js';
 import { packageVersion } from '../http/version.js';
 
@@ -22,7 +23,7 @@ Environment:
   CONFBULK_PREFIX           key prefix in Redis (default {confbulk})
   SIGNALWIRE_SPACE_URL, SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN
                             the default space profile (SIGNALWIRE_<NAME>_* for others)
-  CONFBULK_API_TOKEN        bearer token of the HTTP API
+  CONFBULK_API_TOKEN        bootstrap admin token of the HTTP API (scoped ones: confbulk token)
   CONFBULK_CONFIG           JSON config file (defaults < file < environment < flags)
 
 Exit codes: 0 success, 1 batch completed with dead letters or failed, 2 invalid input.`;
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDlqCommands(program, ctx);
   registerResumeCommand(program, ctx);
   registerServiceCommands(program, ctx);
+  registerTokenCommands(program, ctx);
   return program;
 }
 

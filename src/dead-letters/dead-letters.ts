@@ -43,13 +43,18 @@ function definedOnly(set: Partial<UpdateParticipantParams>): Partial<UpdateParti
   return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
 }
 
-/** Whether an entry is of the batch and space asked for (each optional). */
+/** Whether an entry is of the batch, space and spaces asked for (each optional). */
 function entryFilter(
-  filter: Pick<ListDeadLettersOptions, 'batchId' | 'space'>,
+  filter: Pick<ListDeadLettersOptions, 'batchId' | 'space' | 'spaces'>,
 ): (e: DeadLetterEntry) => boolean {
   return (e) =>
     (filter.batchId === undefined || e.job?.batchId === filter.batchId) &&
-    (filter.space === undefined || e.job?.space === filter.space);
+    (filter.space === undefined || e.job?.space === filter.space) &&
+    inSpaces(e, filter.spaces);
+}
+
+function inSpaces(entry: DeadLetterEntry, spaces: readonly string[] | undefined): boolean {
+  return spaces === undefined || spaces.includes(entry.job?.space ?? '');
 }
 
 export class DeadLetters {
@@ -102,9 +107,14 @@ export class DeadLetters {
     return found;
   }
 
-  /** How many entries there are, of one batch or space when `filter` says so. */
-  async count(filter: Pick<ListDeadLettersOptions, 'batchId' | 'space'> = {}): Promise<number> {
-    if (filter.batchId === undefined && filter.space === undefined) {
+  /**
+   * How many entries there are, of one batch, space or list of spaces when `filter` says so
+   * (a filtered count reads every entry).
+   */
+  async count(
+    filter: Pick<ListDeadLettersOptions, 'batchId' | 'space' | 'spaces'> = {},
+  ): Promise<number> {
+    if (filter.batchId === undefined && filter.space === undefined && !filter.spaces) {
       // `waiting` counts the paused list too when the queue is paused.
       return this.queue.getJobCountByTypes('waiting');
     }
@@ -142,6 +152,9 @@ export class DeadLetters {
 
   /** Removes the given entries, or all of them. @returns how many were removed. */
   async purge(options: PurgeOptions): Promise<number> {
+    if ('all' in options && options.all && options.spaces) {
+      return this.#removeIds((await this.#select(options)).map((e) => e.id));
+    }
     if ('all' in options && options.all) {
       let removed = 0;
       for (const list of ENTRY_LISTS) removed += (await this.queue.clean(0, 0, list)).length;
@@ -165,7 +178,9 @@ export class DeadLetters {
   async #select(options: ReplayOptions): Promise<DeadLetterEntry[]> {
     if (options.all) {
       const all: DeadLetterEntry[] = [];
-      for await (const entry of this.#entries()) all.push(entry);
+      for await (const entry of this.#entries()) {
+        if (inSpaces(entry, options.spaces)) all.push(entry);
+      }
       return all;
     }
     if (!options.ids || options.ids.length === 0) {

@@ -60,13 +60,17 @@ export interface ListDeadLettersOptions {
   batchId?: string;
   /** Only entries of this space profile. */
   space?: string;
+  /** Only entries of these space profiles (a space-limited API token). */
+  spaces?: readonly string[];
 }
 
 export interface ReplayOptions {
   /** Dead letters to replay. */
   ids?: string[];
-  /** Replay every dead letter. */
+  /** Replay every dead letter (of `spaces`, when given). */
   all?: boolean;
+  /** With `all`: only entries of these space profiles. */
+  spaces?: readonly string[];
   /** Parameters changed before replaying (e.g. a fixed `HoldUrl`). */
   set?: Partial<UpdateParticipantParams>;
 }
@@ -77,4 +81,5 @@ export interface ReplayResult {
   jobIds: string[];
 }
 
-export type PurgeOptions = { ids: string[] } | { all: true };
+/** `spaces` limits `all` to entries of those space profiles. */
+export type PurgeOptions = { ids: string[] } | { all: true; spaces?: readonly string[] };

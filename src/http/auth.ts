@@ -1,35 +1,42 @@
 /**
- * Bearer-token authentication of the API, and the rule that decides whether the server
- * may run without a token at all (only on a loopback address, and only when asked).
+ * The rule that decides whether the server may run without a token at all (only on a
+ * loopback address, and only when asked). Tokens themselves are checked in access.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../errors.js';
-import { UNAUTHORIZED_MESSAGE, UnauthorizedError } from './errors.js';
-
-/** Hashing both sides first gives equal lengths, so the comparison time says nothing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** Rejects a request without `Authorization: Bearer <token>` (401). */
-export function bearerAuth(token: string): onRequestHookHandler {
-  return async (request) => {
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match?.[1] || !sameSecret(match[1], token))
-      throw new UnauthorizedError(UNAUTHORIZED_MESSAGE);
-  };
-}
 
 /** `localhost`, `127.0.0.0/8` and `::1`. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   if (h === 'localhost' || h === '::1') return true;
   return isIP(h) === 4 && h.startsWith('127.');
+}
+
+/** The host name of a `Host` header (`[::1]:3000` -> `::1`), or undefined when unreadable. */
+function hostNameOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    return new URL(`http://${header}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * In --insecure-local mode every request is an admin, so a web page on another site must
+ * not reach the API through DNS rebinding (a name of theirs that resolves to 127.0.0.1):
+ * the browser then sends their name as `Host`, which is refused here (421).
+ */
+export async function checkHostHeader(request: FastifyRequest, reply: FastifyReply) {
+  const name = hostNameOf(request.headers.host);
+  if (name !== undefined && isLoopbackHost(name)) return;
+  return reply.code(421).send({
+    error: 'MisdirectedRequest',
+    message:
+      'Host: --insecure-local serves only requests addressed to localhost, 127.0.0.1 or [::1]',
+    field: 'Host',
+  });
 }
 
 export interface ApiSecurityOptions {

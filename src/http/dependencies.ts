@@ -6,6 +6,7 @@ import type { ConfbulkConfig } from '../config.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Metrics } from '../metrics.js';
 import type { Confbulk } from '../types.js';
+import type { TokenStore } from '../auth/tokens.js';
 
 /** The dead-letter operations the API exposes. */
 export type DeadLetterStore = Pick<DeadLetters, 'list' | 'count' | 'get' | 'replay' | 'purge'>;
@@ -16,6 +17,8 @@ export interface ApiDependencies {
   deadLetters: DeadLetterStore;
   /** The process's metrics registry, for a `/metrics` plugin. */
   metrics?: Metrics;
+  /** Scoped API tokens; without it only the bootstrap token works and `/v1/tokens` is absent. */
+  tokens?: TokenStore;
 }
 
 /** A dead-letter store with the connection and queues it needs, and how to close them. */

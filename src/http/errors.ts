@@ -16,6 +16,16 @@ export class UnauthorizedError extends ConfbulkError {
   readonly statusCode = 401;
 }
 
+/** A valid token whose role or spaces do not cover the request. */
+export class ForbiddenError extends ConfbulkError {
+  readonly statusCode = 403;
+}
+
+/** An idempotency key reused with a different request. */
+export class ConflictError extends ConfbulkError {
+  readonly statusCode = 409;
+}
+
 export const UNAUTHORIZED_MESSAGE =
   'missing or wrong bearer token: send the header Authorization: Bearer <CONFBULK_API_TOKEN>';
 
@@ -49,6 +59,14 @@ function answerOf(err: FastifyError | Error, bodyLimit: number): ErrorAnswer {
   }
   if (err instanceof UnauthorizedError)
     return { status: 401, body: { error: 'Unauthorized', message: err.message } };
+  if (err instanceof ForbiddenError)
+    return { status: 403, body: { error: 'Forbidden', message: err.message } };
+  if (err instanceof ConflictError || err.name === 'IdempotencyConflictError') {
+    return {
+      status: 409,
+      body: { error: 'Conflict', message: err.message, field: 'idempotencyKey' },
+    };
+  }
   const code = (err as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return {

@@ -35,5 +35,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       return { schema: json, url };
     },
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 }

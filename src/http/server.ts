@@ -9,7 +9,12 @@ import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { TokenStore } from '../auth/tokens.js';
 import { apiOps } from '../ops/api-plugins.js';
+import { startWorkerHttp } from '../ops/worker-http.js';
+import { ProducerKeys } from '../keys.js';
+import { closeRedis, createRedis } from '../queues.js';
 import { buildApp, type ExtraPlugin } from './app.js';
 import { checkApiSecurity } from './auth.js';
 import { openDeadLetters } from './dependencies.js';
@@ -81,13 +86,43 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     cleanups.push(() => confbulk.close());
     const dlq = await openDeadLetters(config);
     cleanups.push(() => dlq.close());
-    const ops = apiOps({ config, metrics, insecureLocal: options.insecureLocal });
-    cleanups.push(() => ops.close());
+    const redis = createRedis(config.redisUrl);
+    const tokens = new TokenStore(
+      redis,
+      new ProducerKeys(config.prefix),
+      Object.keys(config.spaces),
+    );
+    const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });
+    const ops = apiOps({
+      config,
+      redis,
+      metrics,
+      authenticator,
+      insecureLocal: options.insecureLocal,
+      logger,
+    });
+    const closeOps = async (): Promise<void> => {
+      await ops.close().finally(() => closeRedis(redis));
+    };
+    cleanups.push(closeOps);
+    if (config.apiMetricsPort !== undefined) {
+      const listener = await startWorkerHttp({
+        port: config.apiMetricsPort,
+        host: config.metricsHost,
+        metrics,
+        redis,
+        queues: ops.queues.all,
+      });
+      cleanups.push(() => listener.close());
+      logger.info({ url: listener.url }, '/metrics is served on its own listener');
+    }
     app = await buildApp({
       config,
       confbulk,
       deadLetters: dlq.deadLetters,
       metrics,
+      tokens,
+      authenticator,
       logger,
       insecureLocal: options.insecureLocal,
       extraPlugins: [...ops.plugins, ...(options.extraPlugins ?? [])],

@@ -1,13 +1,18 @@
 /**
  * Everything operations adds to the HTTP API, as `extraPlugins` for `buildApp`:
- * `/metrics` and `/readyz` (open, for scrapers and probes) and the dashboard under
- * `/admin` (its own auth: the bearer token or a session cookie from `/admin/login`).
+ * `/readyz` (open, for probes), `/metrics` (behind the metrics token or a token of every
+ * space, unless `apiMetricsPort` gives it a listener of its own) and the dashboard under
+ * `/admin` (admins of every space: the bearer token or a session cookie from
+ * `/admin/login`).
  */
 import type { Redis } from 'ioredis';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { ConfbulkConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { ExtraPlugin } from '../http/app.js';
+import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { ProducerKeys } from '../keys.js';
 import { closeRedis, createRedis } from '../queues.js';
 import { dashboardPlugin } from './dashboard/plugin.js';
 import { healthPlugin } from './health-plugin.js';
@@ -15,23 +20,29 @@ import { metricsPlugin } from './metrics-plugin.js';
 import { openOpsQueues, workersRegisteredOn, type OpsQueues } from './queues.js';
 
 export interface ApiOpsOptions {
-  config: Pick<ConfbulkConfig, 'apiToken' | 'prefix' | 'spaces' | 'redisUrl'>;
+  config: Pick<ConfbulkConfig, 'prefix' | 'spaces' | 'redisUrl'> &
+    Partial<Pick<ConfbulkConfig, 'apiMetricsPort'>>;
   /**
    * A connection this module does not close.
    * @defaultValue one opened on `config.redisUrl` and closed by `close()`
    */
   redis?: Redis;
   metrics: Metrics;
+  /** Resolves API tokens and dashboard sessions. */
+  authenticator: Authenticator;
   /** The API runs without a token on loopback (`--insecure-local`). @defaultValue false */
   insecureLocal?: boolean;
-  /** Put `/metrics` behind the bearer token too. @defaultValue false */
-  metricsBehindToken?: boolean;
+  /** Details of failed readiness checks are logged here. @defaultValue not logged */
+  logger?: Logger;
+  /** How long `/readyz` reuses a report, in ms. @defaultValue 1000 */
+  readyCacheMs?: number;
 }
 
 export interface ApiOps {
   /** Pass to `buildApp({ extraPlugins })`. */
   plugins: ExtraPlugin[];
   queues: OpsQueues;
+  redis: Redis;
   /** Closes what was opened here; call it after the app is closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -49,7 +60,7 @@ function connectionOf(options: ApiOpsOptions): { redis: Redis; owned: boolean } 
 
 /** Opens the queues of every configured space and builds the plugins described above. */
 export function apiOps(options: ApiOpsOptions): ApiOps {
-  const { config, metrics } = options;
+  const { config, metrics, logger } = options;
   const { redis, owned } = connectionOf(options);
   const queues = openOpsQueues({
     connection: redis,
@@ -58,25 +69,30 @@ export function apiOps(options: ApiOpsOptions): ApiOps {
   });
   const plugins: ExtraPlugin[] = [
     {
-      plugin: metricsPlugin({ metrics, queues: queues.all }),
-      authenticated: options.metricsBehindToken ?? false,
-    },
-    {
       plugin: healthPlugin({
         redis,
         workersRegistered: workersRegisteredOn([...queues.updates, queues.fanout]),
+        ...(options.readyCacheMs !== undefined && { cacheMs: options.readyCacheMs }),
+        onCheckFailed: (check, err) =>
+          logger?.warn({ check, err: err.message }, 'readiness check failed'),
       }),
-      authenticated: false,
+      access: 'public',
     },
     {
       plugin: dashboardPlugin({
         queues: queues.all,
-        apiToken: config.apiToken,
+        authenticator: options.authenticator,
         insecureLocal: options.insecureLocal ?? false,
+        loginRateLimit: {
+          redis: { connection: redis, keyPrefix: new ProducerKeys(config.prefix).loginAttempts() },
+        },
       }),
-      authenticated: false,
+      access: 'dashboard',
     },
   ];
+  if (config.apiMetricsPort === undefined) {
+    plugins.push({ plugin: metricsPlugin({ metrics, queues: queues.all }), access: 'metrics' });
+  }
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     await queues.close();
@@ -85,6 +101,7 @@ export function apiOps(options: ApiOpsOptions): ApiOps {
   return {
     plugins,
     queues,
+    redis,
     close() {
       closing ??= close();
       return closing;

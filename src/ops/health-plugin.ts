@@ -5,12 +5,19 @@
  *    already serves it (the HTTP API has its own).
  *  - `GET /readyz`: Redis answers PING and, where a `workersRegistered` check is given (the
  *    API), at least one worker is connected; otherwise 503 with every reason.
+ *
+ * `/readyz` is open (probes carry no token), so it answers from a report at most `cacheMs`
+ * old (a flood of probes costs one check per period, not one per request) and its reasons
+ * are fixed sentences: an error's own message may name internal addresses
+ * (`connect ECONNREFUSED 10.1.2.3:6379`), so that goes to the log only.
  */
 // For the OpenAPI fields of `schema` (summary, tags).
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import { commandName } from '../cli/command-name.js';
+// For `config.access` (the API's access hook).
+import type {} from '../http/access.js';
 
 export interface HealthPluginOptions {
   redis: Redis;
@@ -18,6 +25,10 @@ export interface HealthPluginOptions {
   workersRegistered?: () => Promise<boolean>;
   /** How long each readiness check may take, in ms. @defaultValue 2000 */
   timeoutMs?: number;
+  /** How long a readiness report is reused, in ms. @defaultValue 1000 */
+  cacheMs?: number;
+  /** Where the details of failed checks go. @defaultValue nowhere */
+  onCheckFailed?: (check: string, err: Error) => void;
 }
 
 export interface ReadinessReport {
@@ -40,10 +51,11 @@ export async function checkReadiness(options: HealthPluginOptions): Promise<Read
   const reasons: string[] = [];
   const redisCheck = withTimeout(options.redis.ping(), ms, 'Redis PING').then(
     (pong) => {
-      if (pong !== 'PONG') reasons.push(`Redis answered PING with '${pong}'`);
+      if (pong !== 'PONG') reasons.push('Redis did not answer PING with PONG');
     },
     (err: Error) => {
-      reasons.push(`Redis is not reachable: ${err.message}`);
+      options.onCheckFailed?.('redis', err);
+      reasons.push('Redis is not reachable');
     },
   );
   const check = options.workersRegistered;
@@ -55,7 +67,8 @@ export async function checkReadiness(options: HealthPluginOptions): Promise<Read
           }
         },
         (err: Error) => {
-          reasons.push(`workers could not be listed: ${err.message}`);
+          options.onCheckFailed?.('workers', err);
+          reasons.push('workers could not be listed');
         },
       )
     : Promise.resolve();
@@ -73,14 +86,29 @@ const READYZ_SCHEMA = {
   security: [],
 };
 
+/** `checkReadiness`, reusing a report for `cacheMs` (concurrent callers share one check). */
+export function cachedReadiness(options: HealthPluginOptions): () => Promise<ReadinessReport> {
+  const cacheMs = options.cacheMs ?? 1000;
+  let cached: { at: number; report: Promise<ReadinessReport> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.at >= cacheMs) {
+      cached = { at: now, report: checkReadiness(options) };
+    }
+    return cached.report;
+  };
+}
+
 /** A fastify plugin serving `/healthz` and `/readyz`. */
 export function healthPlugin(options: HealthPluginOptions): FastifyPluginAsync {
+  const readiness = cachedReadiness(options);
+  const config = { access: 'public' } as const;
   return async (app) => {
     if (!app.hasRoute({ method: 'GET', url: '/healthz' })) {
-      app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+      app.get('/healthz', { config, schema: { hide: true } }, async () => ({ status: 'ok' }));
     }
-    app.get('/readyz', { schema: READYZ_SCHEMA }, async (_request, reply) => {
-      const report = await checkReadiness(options);
+    app.get('/readyz', { config, schema: READYZ_SCHEMA }, async (_request, reply) => {
+      const report = await readiness();
       return reply
         .code(report.ready ? 200 : 503)
         .send({ status: report.ready ? 'ready' : 'not ready', reasons: report.reasons });

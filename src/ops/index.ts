@@ -6,10 +6,16 @@ export { metricsPlugin, refreshQueueGauges, type MetricsPluginOptions } from './
 export {
   healthPlugin,
   checkReadiness,
+  cachedReadiness,
   type HealthPluginOptions,
   type ReadinessReport,
 } from './health-plugin.js';
-export { dashboardPlugin, isAuthorized, type DashboardPluginOptions } from './dashboard/plugin.js';
+export {
+  dashboardPlugin,
+  dashboardPrincipal,
+  type DashboardPluginOptions,
+  type LoginRateLimit,
+} from './dashboard/plugin.js';
 export { SESSION_COOKIE } from './dashboard/session.js';
 export {
   openOpsQueues,

@@ -8,6 +8,8 @@ import type { Queue } from 'bullmq';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../metrics.js';
+// For `config.access` (the API's access hook).
+import type {} from '../http/access.js';
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
@@ -34,18 +36,27 @@ const METRICS_SCHEMA = {
   summary: 'Prometheus metrics (text exposition format)',
   description:
     'Counters of requests and outcomes, rate-limiter waits, circuit states and queue depths ' +
-    '(confbulk_queue_jobs{queue,state}, read on each scrape). See docs/operations.md.',
+    '(confbulk_queue_jobs{queue,state}, read on each scrape). On the API it needs ' +
+    'CONFBULK_METRICS_TOKEN or a token of every space (or CONFBULK_API_METRICS_PORT serves it ' +
+    'on a listener of its own). See docs/operations.md.',
   tags: ['operations'],
+  security: [{ bearerAuth: [] }],
 };
 
 /** A fastify plugin serving the registry; register it with `app.register(metricsPlugin(...))`. */
 export function metricsPlugin(options: MetricsPluginOptions): FastifyPluginAsync {
   const { metrics, queues = [], path = '/metrics' } = options;
   return async (app) => {
-    app.get(path, { schema: METRICS_SCHEMA }, async (_request, reply) => {
-      await refreshQueueGauges(metrics, queues);
-      const body = await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(body);
-    });
+    // On the API, `metrics`: the metrics token or a token of every space. The worker's own
+    // listener has no access hook and serves it open (bind it to a private address).
+    app.get(
+      path,
+      { config: { access: 'metrics' }, schema: METRICS_SCHEMA },
+      async (_request, reply) => {
+        await refreshQueueGauges(metrics, queues);
+        const body = await metrics.registry.metrics();
+        return reply.type(metrics.registry.contentType).send(body);
+      },
+    );
   };
 }

@@ -195,6 +195,12 @@ export class ScheduleStore implements Schedules {
     return schedulers.flatMap((s) => toSchedule(s) ?? []);
   }
 
+  async get(name: string): Promise<Schedule | undefined> {
+    if (!SCHEDULE_NAME_PATTERN.test(name)) return undefined;
+    const stored = await this.queue.getJobScheduler(name);
+    return stored ? toSchedule(stored as JobSchedulerJson<ScheduleJobData>) : undefined;
+  }
+
   async remove(name: string): Promise<boolean> {
     if (!SCHEDULE_NAME_PATTERN.test(name)) return false;
     return this.queue.removeJobScheduler(name);

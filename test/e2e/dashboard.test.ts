@@ -16,6 +16,7 @@ import { openDeadLetters } from '../../src/http/dependencies.js';
 import { silentLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { startMock, type MockServer } from '../../src/mock/index.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
 import { apiOps } from '../../src/ops/api-plugins.js';
 import { SESSION_COOKIE } from '../../src/ops/dashboard/session.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
@@ -79,7 +80,11 @@ beforeAll(async () => {
   await runBatchWithOneDeadLetter(config, mock, account.accountSid);
 
   const metrics = createMetrics();
-  const ops = apiOps({ config, metrics });
+  const ops = apiOps({
+    config,
+    metrics,
+    authenticator: new Authenticator({ bootstrapToken: config.apiToken }),
+  });
   const confbulk = await createConfbulk({ config });
   const dlq = await openDeadLetters(config);
   cleanups.unshift(
@@ -115,7 +120,9 @@ describe('the dashboard in a browser', () => {
       await page.fill('input[name=token]', 'not-the-token');
       await page.click('button[type=submit]');
       await page.getByRole('alert').waitFor();
-      expect(await page.getByRole('alert').innerText()).toContain('not the API token');
+      expect(await page.getByRole('alert').innerText()).toContain(
+        'not an admin token of every space',
+      );
       expect(await page.context().cookies()).toEqual([]);
     } finally {
       await page.close();

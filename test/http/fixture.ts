@@ -6,9 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import type { DeadLetters } from '../../src/dead-letters/dead-letters.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { TokenStore } from '../../src/auth/tokens.js';
 import { buildApp } from '../../src/http/app.js';
+import { createMetrics } from '../../src/metrics.js';
+import { apiOps } from '../../src/ops/api-plugins.js';
+import { ProducerKeys } from '../../src/keys.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import type { Confbulk } from '../../src/types.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -24,6 +29,7 @@ export interface ApiFixture {
   deadLetters: DeadLetters;
   redis: Redis;
   prefix: string;
+  tokens: TokenStore;
   /**
    * Keys under the test prefix that hold work (batches, jobs, intents, dead letters), sorted:
    * every key but the queues' `meta` hashes, which BullMQ writes when a queue connects.
@@ -59,21 +65,38 @@ async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
 /** Runs `fn` with a fresh app; closes it and deletes the prefix's keys afterwards. */
 export async function withApi<T>(
   fn: (fx: ApiFixture) => Promise<T>,
-  options: { env?: NodeJS.ProcessEnv; insecureLocal?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    insecureLocal?: boolean;
+    /** Add `/metrics`, `/readyz` and the dashboard, as the server does. @defaultValue false */
+    ops?: boolean;
+    /** @defaultValue silent */
+    logger?: Logger;
+  } = {},
 ): Promise<T> {
   const prefix = uniquePrefix();
   const config = loadConfig(testEnv(prefix, options.env));
   const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const confbulk = await createConfbulk({ config });
   const dlq = await openDeadLetters(config as ConfbulkConfig & { redisUrl: string });
+  const tokens = new TokenStore(redis, new ProducerKeys(prefix), Object.keys(config.spaces));
+  const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });
+  const metrics = createMetrics();
+  const ops = options.ops
+    ? apiOps({ config, redis, metrics, authenticator, insecureLocal: options.insecureLocal })
+    : undefined;
   let app: FastifyInstance | undefined;
   try {
     app = await buildApp({
       config,
       confbulk,
       deadLetters: dlq.deadLetters,
-      logger: silentLogger,
+      tokens,
+      authenticator,
+      metrics,
+      logger: options.logger ?? silentLogger,
       insecureLocal: options.insecureLocal,
+      extraPlugins: ops?.plugins ?? [],
     });
     return await fn({
       app,
@@ -82,11 +105,12 @@ export async function withApi<T>(
       deadLetters: dlq.deadLetters,
       redis,
       prefix,
+      tokens,
       workKeys: async () => (await scanKeys(redis, prefix)).filter((k) => !k.endsWith(':meta')),
     });
   } finally {
     await app?.close();
-    await Promise.allSettled([confbulk.close(), dlq.close()]);
+    await Promise.allSettled([confbulk.close(), dlq.close(), ops?.close()]);
     await deleteKeys(redis, prefix).catch(() => {});
     redis.disconnect();
   }

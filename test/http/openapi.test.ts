@@ -50,6 +50,9 @@ describe('GET /openapi.json', () => {
           'POST /v1/bulk-actions',
           'POST /v1/dead-letters/replay',
           'POST /v1/schedules',
+          'GET /v1/tokens',
+          'POST /v1/tokens',
+          'DELETE /v1/tokens/{id}',
         ].sort(),
       );
       const post = doc.paths['/v1/bulk-actions']?.post;

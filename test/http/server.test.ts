@@ -23,7 +23,8 @@ describe('startApiServer', () => {
       expect((await fetch(`${server.url}/v1/batches`)).status).toBe(401);
       const batches = await fetch(`${server.url}/v1/batches`, { headers: auth });
       expect(await batches.json()).toEqual({ batches: [] });
-      const metrics = await fetch(`${server.url}/metrics`);
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+      const metrics = await fetch(`${server.url}/metrics`, { headers: auth });
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('confbulk_');
       // No worker runs: the API is alive but not ready.

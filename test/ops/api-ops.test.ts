@@ -1,6 +1,6 @@
 /**
  * Operations inside the HTTP API (`buildApp({ extraPlugins: apiOps(...).plugins })`):
- * open /metrics and /readyz, the dashboard behind its own login, and a dashboard session
+ * /metrics behind a token, open /readyz, the dashboard behind its own login, and a dashboard session
  * that opens /admin only, never /v1.
  */
 import { Worker } from 'bullmq';
@@ -12,6 +12,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
 import { silentLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
 import { apiOps } from '../../src/ops/api-plugins.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -31,7 +32,12 @@ async function withApi(
     SIGNALWIRE_API_TOKEN: 'space-token',
   }) as ConfbulkConfig & { redisUrl: string };
   const metrics = createMetrics();
-  const ops = apiOps({ config, metrics });
+  const ops = apiOps({
+    config,
+    metrics,
+    authenticator: new Authenticator({ bootstrapToken: config.apiToken }),
+    readyCacheMs: 0,
+  });
   const confbulk = await createConfbulk({ config });
   const dlq = await openDeadLetters(config);
   const app = await buildApp({
@@ -71,9 +77,13 @@ describe('operations in the HTTP API', () => {
       });
     }));
 
-  it('serves /metrics without the token, with queue depths', () =>
+  it('serves /metrics behind a token, with queue depths', () =>
     withApi(async (app) => {
-      const res = await app.inject('/metrics');
+      expect((await app.inject('/metrics')).statusCode).toBe(401);
+      const res = await app.inject({
+        url: '/metrics',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.body).toContain('confbulk_queue_jobs{queue="updates.default",state="waiting"} 0');
       expect(res.body).toContain('confbulk_queue_jobs{queue="dead-letters",state="waiting"} 0');

@@ -5,6 +5,7 @@
  */
 import { fastify, type FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { Authenticator } from '../../src/auth/authenticator.js';
 import { dashboardPlugin } from '../../src/ops/dashboard/plugin.js';
 import { SESSION_COOKIE, createSession, verifySession } from '../../src/ops/dashboard/session.js';
 import { openOpsQueues } from '../../src/ops/queues.js';
@@ -16,7 +17,12 @@ async function withDashboard(fn: (app: FastifyInstance) => Promise<void>): Promi
   await withRedis(async (redis, prefix) => {
     const queues = openOpsQueues({ connection: redis, prefix, spaces: ['default'] });
     const app = fastify();
-    await app.register(dashboardPlugin({ queues: queues.all, apiToken: TOKEN }));
+    await app.register(
+      dashboardPlugin({
+        queues: queues.all,
+        authenticator: new Authenticator({ bootstrapToken: TOKEN }),
+      }),
+    );
     try {
       await fn(app);
     } finally {
@@ -36,21 +42,24 @@ async function login(app: FastifyInstance, token: string) {
 }
 
 describe('dashboard sessions', () => {
-  it('accept only the token they were made with, until they expire', () => {
+  it('accept only the key they were made with, for the token id they name, until they expire', () => {
     const now = Date.now();
-    const session = createSession(TOKEN, now, 60_000);
+    const session = createSession(TOKEN, 'bootstrap', now, 60_000);
     expect(session).not.toContain(TOKEN);
-    expect(verifySession(TOKEN, session, now + 1000)).toBe(true);
-    expect(verifySession('another-token', session, now + 1000)).toBe(false);
-    expect(verifySession(TOKEN, session, now + 60_001)).toBe(false);
-    const [expiry, mac] = session.split('.');
-    expect(verifySession(TOKEN, `${Number(expiry) + 1}.${mac}`, now)).toBe(false);
+    expect(verifySession(TOKEN, session, now + 1000)).toBe('bootstrap');
+    expect(verifySession('another-token', session, now + 1000)).toBeUndefined();
+    expect(verifySession(TOKEN, session, now + 60_001)).toBeUndefined();
+    const [id, expiry, mac] = session.split('.');
+    expect(verifySession(TOKEN, `${id}.${Number(expiry) + 1}.${mac}`, now)).toBeUndefined();
+    expect(verifySession(TOKEN, `othertoken12.${expiry}.${mac}`, now)).toBeUndefined();
   });
 });
 
 describe('dashboardPlugin', () => {
   it('refuses to exist without a token', () => {
-    expect(() => dashboardPlugin({ queues: [], apiToken: '' })).toThrow(/`apiToken`/);
+    expect(() =>
+      dashboardPlugin({ queues: [], authenticator: new Authenticator({ bootstrapToken: '' }) }),
+    ).toThrow(/`authenticator`/);
   });
 
   it('sends a browser without a session to the login form', () =>
@@ -89,7 +98,7 @@ describe('dashboardPlugin', () => {
       const res = await login(app, 'wrong-token');
       expect(res.statusCode).toBe(401);
       expect(res.headers['set-cookie']).toBeUndefined();
-      expect(res.body).toContain('That is not the API token.');
+      expect(res.body).toContain('That is not an admin token of every space.');
     }));
 
   it('trades the token for an HttpOnly, SameSite=Strict cookie scoped to /admin', () =>
@@ -99,7 +108,9 @@ describe('dashboardPlugin', () => {
       expect(res.headers.location).toBe('/admin/queues');
       const setCookie = String(res.headers['set-cookie']);
       expect(setCookie).not.toContain(TOKEN);
-      expect(setCookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[A-Za-z0-9_-]+;`));
+      expect(setCookie).toMatch(
+        new RegExp(`^${SESSION_COOKIE}=bootstrap\\.\\d+\\.[A-Za-z0-9_-]+;`),
+      );
       expect(setCookie).toContain('HttpOnly');
       expect(setCookie).toContain('SameSite=Strict');
       expect(setCookie).toContain('Path=/admin');
@@ -121,7 +132,7 @@ describe('dashboardPlugin', () => {
 
   it('rejects a forged cookie', () =>
     withDashboard(async (app) => {
-      const forged = `${SESSION_COOKIE}=${createSession('guessed-token')}`;
+      const forged = `${SESSION_COOKIE}=${createSession('guessed-token', 'bootstrap')}`;
       const res = await app.inject({
         url: '/admin/queues/api/queues',
         headers: { cookie: forged },

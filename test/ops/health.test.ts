@@ -38,11 +38,21 @@ describe('healthPlugin', () => {
   it('stays live but is not ready, with a reason, when Redis is down', async () => {
     const redis = await unreachableRedis();
     const app = fastify();
-    await app.register(healthPlugin({ redis, timeoutMs: 500 }));
+    const details: string[] = [];
+    await app.register(
+      healthPlugin({
+        redis,
+        timeoutMs: 500,
+        onCheckFailed: (check, err) => details.push(`${check}: ${err.message}`),
+      }),
+    );
     expect((await app.inject('/healthz')).statusCode).toBe(200);
     const ready = await app.inject('/readyz');
     expect(ready.statusCode).toBe(503);
-    expect(ready.json().reasons).toEqual([expect.stringMatching(/^Redis is not reachable/)]);
+    // The error names the address Redis was tried on; the open answer does not.
+    expect(ready.json().reasons).toEqual(['Redis is not reachable']);
+    expect(ready.body).not.toMatch(/127\.0\.0\.1|:\d{2,5}\b/);
+    expect(details).toEqual([expect.stringMatching(/^redis: /)]);
     await app.close();
     redis.disconnect();
   });
@@ -52,7 +62,7 @@ describe('healthPlugin', () => {
       const queues = openOpsQueues({ connection: redis, prefix, spaces: ['default', 'eu'] });
       const app = fastify();
       await app.register(
-        healthPlugin({ redis, workersRegistered: workersRegisteredOn(queues.updates) }),
+        healthPlugin({ redis, workersRegistered: workersRegisteredOn(queues.updates), cacheMs: 0 }),
       );
       const before = await app.inject('/readyz');
       expect(before.statusCode).toBe(503);
@@ -70,6 +80,31 @@ describe('healthPlugin', () => {
       await worker.close();
       await app.close();
       await queues.close();
+    }));
+});
+
+describe('readiness cache', () => {
+  it('answers a burst of probes from one check, and checks again once the report is older than cacheMs', () =>
+    withRedis(async (redis) => {
+      let checks = 0;
+      const app = fastify();
+      await app.register(
+        healthPlugin({
+          redis,
+          cacheMs: 300,
+          workersRegistered: async () => {
+            checks++;
+            return true;
+          },
+        }),
+      );
+      const burst = await Promise.all(Array.from({ length: 20 }, () => app.inject('/readyz')));
+      expect(burst.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
+      expect(checks).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await app.inject('/readyz');
+      expect(checks).toBe(2);
+      await app.close();
     }));
 });
 

@@ -11,6 +11,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get(
     '/healthz',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Liveness',
         tags: ['operations'],

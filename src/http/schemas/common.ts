@@ -19,11 +19,13 @@ export const errorBody = z
 
 /** Standard error responses of a route, for the OpenAPI document. */
 export function errorResponses(
-  ...codes: (400 | 401 | 404 | 413 | 500)[]
+  ...codes: (400 | 401 | 403 | 404 | 409 | 413 | 500)[]
 ): Record<number, typeof errorBody> {
   const described: Record<number, string> = {
     400: 'Invalid input: the body names the field and what is allowed',
     401: 'Missing or wrong bearer token',
+    403: "The token's role or spaces do not cover this request",
+    409: 'The idempotency key was used with a different request',
     404: 'Not found',
     413: 'Body larger than the limit',
     500: 'Internal error',

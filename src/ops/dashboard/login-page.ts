@@ -34,7 +34,7 @@ export function loginPage(action: string, error?: string): string {
 <form method="post" action="${escapeHtml(action)}">
   <h1>confbulk dashboard</h1>
   ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
-  <label for="token">API token (CONFBULK_API_TOKEN)</label>
+  <label for="token">Admin API token (CONFBULK_API_TOKEN or one from confbulk token create)</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
   <button type="submit">Log in</button>
 </form>

@@ -1,33 +1,51 @@
 /**
- * The queue dashboard (bull-board) at `<basePath>/queues`, behind the API's bearer token.
+ * The queue dashboard (bull-board) at `<basePath>/queues`, for admins of every space: it
+ * shows every space's jobs and can retry, clean or obliterate them.
  *
- * A browser cannot send a bearer header when it navigates, so `<basePath>/login` trades the
- * token for a session cookie (see session.ts) scoped to `<basePath>` only: the cookie opens
- * the dashboard and nothing else of the API. Requests with `Authorization: Bearer <token>`
+ * A browser cannot send a bearer header when it navigates, so `<basePath>/login` trades an
+ * admin token for a session cookie (see session.ts) scoped to `<basePath>` only: the cookie
+ * opens the dashboard and nothing else of the API. It is `Secure` when the request came
+ * over https, which behind TLS termination needs the API's trust-proxy setting
+ * (`CONFBULK_TRUST_PROXY`) so that `X-Forwarded-Proto` counts. Login attempts are
+ * rate-limited per client address (@fastify/rate-limit, in Redis when given a connection,
+ * so every API process shares the count). Requests with `Authorization: Bearer <token>`
  * are accepted too (scripts, the dashboard's own API).
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import rateLimit from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { hasRole, isSpaceLimited, LOCAL_PRINCIPAL, type Principal } from '../../auth/access.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { bearerOf } from '../../http/access.js';
 import { loginPage } from './login-page.js';
 import {
   SESSION_COOKIE,
   SESSION_TTL_MS,
   createSession,
   readCookie,
-  safeEqual,
   sessionCookie,
   verifySession,
 } from './session.js';
 
+export interface LoginRateLimit {
+  /** Attempts per client address per window. @defaultValue 10 */
+  max: number;
+  /** Window in ms. @defaultValue 60000 */
+  windowMs: number;
+  /** Count in Redis (shared by every API process), under this key prefix. @defaultValue in memory */
+  redis?: { connection: Redis; keyPrefix: string };
+}
+
 export interface DashboardPluginOptions {
   /** Queues shown, in this order (e.g. `openOpsQueues(...).all`). */
   queues: Queue[];
-  /** The API's bearer token; the only credential the dashboard accepts. */
-  apiToken: string | undefined;
+  /** Resolves tokens and session ids; its bootstrap token signs the sessions. */
+  authenticator: Authenticator;
   /**
    * Serve without a token, as `confbulk api --insecure-local` does on a loopback address.
    * @defaultValue false
@@ -39,35 +57,44 @@ export interface DashboardPluginOptions {
   readOnly?: boolean;
   /** Session length in ms. @defaultValue 12 h */
   sessionTtlMs?: number;
-}
-
-function bearerOf(request: FastifyRequest): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return m?.[1];
+  /** @defaultValue 10 attempts per minute per address, in memory */
+  loginRateLimit?: Partial<LoginRateLimit>;
 }
 
 function wantsHtml(request: FastifyRequest): boolean {
   return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
 }
 
+/** Admins of every space may use the dashboard. */
+function mayUseDashboard(principal: Principal): boolean {
+  return hasRole(principal, 'admin') && !isSpaceLimited(principal);
+}
+
 /**
- * Whether the request carries the token (header) or a valid session (cookie); always true
- * when no token is configured (insecure local mode).
+ * The principal of a request's bearer token or session cookie (undefined without either);
+ * the local principal when no token is configured (insecure local mode).
  */
-export function isAuthorized(request: FastifyRequest, apiToken: string | undefined): boolean {
-  if (!apiToken) return true;
+export async function dashboardPrincipal(
+  request: FastifyRequest,
+  authenticator: Authenticator,
+): Promise<Principal | undefined> {
+  const key = authenticator.sessionKey;
+  if (!key) return LOCAL_PRINCIPAL;
   const bearer = bearerOf(request);
-  if (bearer !== undefined) return safeEqual(bearer, apiToken);
+  if (bearer !== undefined) return authenticator.principalOfToken(bearer);
   const session = readCookie(request.headers.cookie, SESSION_COOKIE);
-  return session !== undefined && verifySession(apiToken, session);
+  const id = session === undefined ? undefined : verifySession(key, session);
+  return id === undefined ? undefined : authenticator.principalOfId(id);
 }
 
 function registerLogin(
   app: FastifyInstance,
   base: string,
-  apiToken: string | undefined,
+  options: DashboardPluginOptions,
   ttlMs: number,
 ): void {
+  const { authenticator } = options;
+  const limit: LoginRateLimit = { max: 10, windowMs: 60_000, ...options.loginRateLimit };
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 4096 },
@@ -85,26 +112,54 @@ function registerLogin(
       .type('text/html; charset=utf-8')
       .send(loginPage(`${base}/login`, error));
 
-  app.get(`${base}/login`, { schema: { hide: true } }, async (_request, reply) => html(reply, 200));
-  app.post(`${base}/login`, { schema: { hide: true } }, async (request, reply) => {
-    if (!apiToken) return reply.redirect(`${base}/queues`, 303);
-    const token = (request.body as Record<string, unknown> | undefined)?.token;
-    if (typeof token !== 'string' || !safeEqual(token, apiToken)) {
-      request.log.warn({ ip: request.ip }, 'dashboard login refused: wrong token');
-      return html(reply, 401, 'That is not the API token.');
-    }
-    const cookie = sessionCookie(createSession(apiToken, Date.now(), ttlMs), {
-      path: base,
-      maxAgeSeconds: Math.floor(ttlMs / 1000),
-      secure: secure(request),
-    });
-    return reply.header('set-cookie', cookie).redirect(`${base}/queues`, 303);
-  });
-  app.get(`${base}/logout`, { schema: { hide: true } }, async (request, reply) => {
+  const open = { access: 'public' } as const;
+  app.get(`${base}/login`, { config: open, schema: { hide: true } }, async (_request, reply) =>
+    html(reply, 200),
+  );
+  app.post(
+    `${base}/login`,
+    {
+      config: {
+        ...open,
+        rateLimit: {
+          max: limit.max,
+          timeWindow: limit.windowMs,
+          errorResponseBuilder: (_request, context) => ({
+            statusCode: 429,
+            error: 'TooManyRequests',
+            message: `too many login attempts from this address; try again in ${context.after}`,
+          }),
+        },
+      },
+      schema: { hide: true },
+    },
+    async (request, reply) => {
+      const key = authenticator.sessionKey;
+      if (!key) return reply.redirect(`${base}/queues`, 303);
+      const token = (request.body as Record<string, unknown> | undefined)?.token;
+      const principal =
+        typeof token === 'string' ? await authenticator.principalOfToken(token) : undefined;
+      if (!principal || !mayUseDashboard(principal)) {
+        request.log.warn(
+          { ip: request.ip, tokenId: principal?.id, tokenName: principal?.name },
+          'dashboard login refused: not an admin token of every space',
+        );
+        return html(reply, 401, 'That is not an admin token of every space.');
+      }
+      const cookie = sessionCookie(createSession(key, principal.id, Date.now(), ttlMs), {
+        path: base,
+        maxAgeSeconds: Math.floor(ttlMs / 1000),
+        secure: secure(request),
+      });
+      request.log.info({ tokenId: principal.id, tokenName: principal.name }, 'dashboard login');
+      return reply.header('set-cookie', cookie).redirect(`${base}/queues`, 303);
+    },
+  );
+  app.get(`${base}/logout`, { config: open, schema: { hide: true } }, async (request, reply) => {
     const cookie = sessionCookie('', { path: base, maxAgeSeconds: 0, secure: secure(request) });
     return reply.header('set-cookie', cookie).redirect(`${base}/login`, 303);
   });
-  app.get(base, { schema: { hide: true } }, async (_request, reply) =>
+  app.get(base, { config: open, schema: { hide: true } }, async (_request, reply) =>
     reply.redirect(`${base}/queues`, 302),
   );
 }
@@ -126,15 +181,29 @@ function registerBoard(app: FastifyInstance, base: string, options: DashboardPlu
     },
   });
   app.register(async (scope) => {
+    // The API's access hook leaves these routes to the hook below.
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'dashboard' };
+    });
     scope.addHook('onRequest', async (request, reply) => {
-      if (isAuthorized(request, options.apiToken)) return;
+      const principal = await dashboardPrincipal(request, options.authenticator);
+      if (principal && mayUseDashboard(principal)) {
+        request.principal = principal;
+        return;
+      }
+      if (principal) {
+        return reply.code(403).send({
+          error: 'Forbidden',
+          message: `token '${principal.name}' (${principal.id}) is not an admin of every space; the dashboard needs one`,
+        });
+      }
       if (wantsHtml(request)) return reply.redirect(`${base}/login`, 302);
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
         .send({
           error: 'Unauthorized',
-          message: `log in at ${base}/login or send Authorization: Bearer <token>`,
+          message: `log in at ${base}/login or send Authorization: Bearer <admin token>`,
         });
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: `${base}/queues` });
@@ -144,19 +213,27 @@ function registerBoard(app: FastifyInstance, base: string, options: DashboardPlu
 /**
  * A fastify plugin serving the dashboard and its login; register it with
  * `app.register(dashboardPlugin(...))`.
- * @throws TypeError when `apiToken` is empty without `insecureLocal` (an open dashboard
- * can delete jobs).
+ * @throws TypeError when the authenticator has no bootstrap token without `insecureLocal`
+ * (an open dashboard can delete jobs).
  */
 export function dashboardPlugin(options: DashboardPluginOptions): FastifyPluginAsync {
-  if (!options.apiToken && !options.insecureLocal) {
+  if (!options.authenticator.sessionKey && !options.insecureLocal) {
     throw new TypeError(
-      '`apiToken` must be a non-empty string unless `insecureLocal` is true: the dashboard can delete jobs',
+      '`authenticator` needs a bootstrap token (CONFBULK_API_TOKEN) unless `insecureLocal` is true: the dashboard can delete jobs',
     );
   }
   const base = (options.basePath ?? '/admin').replace(/\/+$/, '');
   const ttlMs = options.sessionTtlMs ?? SESSION_TTL_MS;
+  const limit = options.loginRateLimit;
   return async (app) => {
-    registerLogin(app, base, options.apiToken, ttlMs);
+    await app.register(rateLimit, {
+      global: false,
+      ...(limit?.redis && {
+        redis: limit.redis.connection,
+        nameSpace: limit.redis.keyPrefix,
+      }),
+    });
+    registerLogin(app, base, options, ttlMs);
     registerBoard(app, base, options);
   };
 }

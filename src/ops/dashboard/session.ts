@@ -1,9 +1,10 @@
 /**
  * Dashboard sessions. A browser cannot send a bearer header when it navigates, so a login
- * with the API token sets a cookie instead. The cookie never holds the token: it holds an
- * expiry and an HMAC-SHA256 of that expiry keyed by the token, so it cannot be turned back
- * into the token, it stops working when it expires, and rotating the token ends every
- * session.
+ * with an admin token sets a cookie instead. The cookie never holds the token: it holds the
+ * token's id, an expiry and an HMAC-SHA256 of both keyed by the bootstrap token, so it
+ * cannot be turned back into a token, cannot be moved to another token id, stops working
+ * when it expires, and rotating the bootstrap token ends every session. The id is resolved
+ * again on every request, so revoking the token ends its sessions too.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -12,10 +13,12 @@ export const SESSION_COOKIE = 'confbulk_admin';
 /** How long a dashboard session lasts. @defaultValue 12 h */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
-const CONTEXT = 'confbulk-admin-session:v1:';
+const CONTEXT = 'confbulk-admin-session:v2:';
 
-function sign(token: string, expiresAt: number): string {
-  return createHmac('sha256', token).update(`${CONTEXT}${expiresAt}`).digest('base64url');
+const ID = /^[a-z0-9]{1,32}$/;
+
+function sign(key: string, tokenId: string, expiresAt: number): string {
+  return createHmac('sha256', key).update(`${CONTEXT}${tokenId}.${expiresAt}`).digest('base64url');
 }
 
 /** Constant-time comparison of two strings of any length. */
@@ -25,19 +28,24 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The cookie value for a session that ends `ttlMs` after `now`. */
-export function createSession(token: string, now = Date.now(), ttlMs = SESSION_TTL_MS): string {
+/** The cookie value of a session of `tokenId` that ends `ttlMs` after `now`. */
+export function createSession(
+  key: string,
+  tokenId: string,
+  now = Date.now(),
+  ttlMs = SESSION_TTL_MS,
+): string {
   const expiresAt = now + ttlMs;
-  return `${expiresAt}.${sign(token, expiresAt)}`;
+  return `${tokenId}.${expiresAt}.${sign(key, tokenId, expiresAt)}`;
 }
 
-/** Whether `value` is an unexpired session made with `token`. */
-export function verifySession(token: string, value: string, now = Date.now()): boolean {
-  const dot = value.indexOf('.');
-  if (dot <= 0) return false;
-  const expiresAt = Number(value.slice(0, dot));
-  if (!Number.isSafeInteger(expiresAt) || expiresAt <= now) return false;
-  return safeEqual(value.slice(dot + 1), sign(token, expiresAt));
+/** The token id of `value` when it is an unexpired session signed with `key`. */
+export function verifySession(key: string, value: string, now = Date.now()): string | undefined {
+  const [tokenId, expiry, mac, extra] = value.split('.');
+  if (extra !== undefined || !tokenId || !ID.test(tokenId) || !mac) return undefined;
+  const expiresAt = Number(expiry);
+  if (!Number.isSafeInteger(expiresAt) || expiresAt <= now) return undefined;
+  return safeEqual(mac, sign(key, tokenId, expiresAt)) ? tokenId : undefined;
 }
 
 /** The value of cookie `name` in a `Cookie` request header. */
