@@ -87,11 +87,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     const dlq = await openDeadLetters(config);
     cleanups.push(() => dlq.close());
     const redis = createRedis(config.redisUrl);
-    const tokens = new TokenStore(
-      redis,
-      new ProducerKeys(config.prefix),
-      Object.keys(config.spaces),
-    );
+    const tokens = new TokenStore(redis, new ProducerKeys(config.prefix), [
+      ...config.spaces.keys(),
+    ]);
     const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });
     const ops = apiOps({
       config,

@@ -79,7 +79,7 @@ export async function withApi<T>(
   const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const confbulk = await createConfbulk({ config });
   const dlq = await openDeadLetters(config as ConfbulkConfig & { redisUrl: string });
-  const tokens = new TokenStore(redis, new ProducerKeys(prefix), Object.keys(config.spaces));
+  const tokens = new TokenStore(redis, new ProducerKeys(prefix), [...config.spaces.keys()]);
   const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });
   const metrics = createMetrics();
   const ops = options.ops

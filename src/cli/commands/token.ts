@@ -22,7 +22,7 @@ async function withTokens<T>(ctx: CliContext, fn: (tokens: TokenStore) => Promis
     import('../../keys.js'),
   ]);
   return withRedis(ctx, (redis, prefix) =>
-    fn(new TokenStore(redis, new ProducerKeys(prefix), Object.keys(config.spaces))),
+    fn(new TokenStore(redis, new ProducerKeys(prefix), [...config.spaces.keys()])),
   );
 }
 
@@ -48,7 +48,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
       }
       const input = { name: flags.name, role: flags.role as Role, spaces: flags.space };
       // Checked before connecting: bad input is reported at once, even when Redis is down.
-      validateNewToken(input, Object.keys(ctx.getConfig().spaces));
+      validateNewToken(input, [...ctx.getConfig().spaces.keys()]);
       await withTokens(ctx, async (tokens) => {
         const created = await tokens.create(input);
         if (flags.json) {
