@@ -41,8 +41,15 @@ function checkParam(name: string, value: unknown): string {
 }
 
 /**
+ * Method sent with a `HoldUrl` given without one. SignalWire's published description says
+ * `GET`, its earlier pages and SDKs said `POST`; sending it every time makes the music's
+ * request the same whichever default the API applies.
+ */
+export const DEFAULT_HOLD_METHOD = 'GET';
+
+/**
  * The `application/x-www-form-urlencoded` body of a participant update. Undefined values
- * are left out; unknown names are refused.
+ * are left out; unknown names are refused; `HoldMethod` is sent whenever `HoldUrl` is.
  * @throws ValidationError naming the parameter and what it allows.
  */
 export function encodeUpdateParams(params: UpdateParticipantParams): string {
@@ -57,6 +64,8 @@ export function encodeUpdateParams(params: UpdateParticipantParams): string {
     }
     if (value !== undefined) form.append(name, checkParam(name, value));
   }
+  if (form.has('HoldUrl') && !form.has('HoldMethod'))
+    form.append('HoldMethod', DEFAULT_HOLD_METHOD);
   return form.toString();
 }
 

@@ -37,6 +37,16 @@ describe('encodeUpdateParams', () => {
     });
   });
 
+  it('sends HoldMethod whenever it sends HoldUrl (GET unless given), never alone', () => {
+    const url = 'https://example.com/m.mp3';
+    expect(
+      new URLSearchParams(encodeUpdateParams({ Hold: true, HoldUrl: url })).get('HoldMethod'),
+    ).toBe('GET');
+    const given = new URLSearchParams(encodeUpdateParams({ HoldUrl: url, HoldMethod: 'POST' }));
+    expect(given.getAll('HoldMethod')).toEqual(['POST']);
+    expect(encodeUpdateParams({ Hold: true })).toBe('Hold=true');
+  });
+
   it('leaves out undefined parameters and encodes an empty update as an empty form', () => {
     expect(encodeUpdateParams({ Muted: false, Hold: undefined })).toBe('Muted=false');
     expect(encodeUpdateParams({})).toBe('');
