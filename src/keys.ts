@@ -26,9 +26,17 @@ export class ProducerKeys {
     return `${this.batch(id)}:members`;
   }
 
-  /** Hash: job key -> terminal outcome, so each job counts once. */
+  /**
+   * Hash: job key -> terminal outcome, so each job counts once; `replaying:<job id>` while
+   * a replay of the job's dead letter is pending.
+   */
   outcomes(id: string): string {
     return `${this.batch(id)}:outcomes`;
+  }
+
+  /** Hash: job key -> how many dead-letter replays of it were taken (their `.r<n>`). */
+  replayCounters(id: string): string {
+    return `${this.batch(id)}:replay-seq`;
   }
 
   /** Set: the `except` call SIDs of a batch with a conference-wide intent. */
@@ -69,6 +77,14 @@ export class ProducerKeys {
   /** What `inFlight` puts before the call SID, for callers that build many of them. */
   inFlightPrefix(conferenceSid: string): string {
     return `${dataKey(this.prefix, 'inflight', conferenceSid)}:`;
+  }
+
+  /**
+   * Hash: original job key -> the replay taken from the dead-letter queue and not yet known
+   * to be enqueued (JSON of its id and payload); see dead-letters/replay.ts.
+   */
+  replays(): string {
+    return dataKey(this.prefix, 'replays');
   }
 
   /** Sorted set: batches that ended and whose event/webhook may still be due, by time. */

@@ -168,8 +168,21 @@ export const HTTP_CASES: HttpCase[] = [
     name: 'replay by ids and all',
     method: 'POST',
     url: '/v1/dead-letters/replay',
-    body: { ids: ['x'], all: true },
+    body: { ids: ['b_0.4f1b6e6a-2222-4000-8000-000000000002'], all: true },
     field: 'all',
+  },
+  {
+    name: 'dead-letter id naming a BullMQ key',
+    method: 'GET',
+    url: '/v1/dead-letters/meta',
+    field: 'id',
+  },
+  {
+    name: 'replay of an id that is no dead-letter id',
+    method: 'POST',
+    url: '/v1/dead-letters/replay',
+    body: { ids: ['meta'] },
+    field: 'ids[0]',
   },
   {
     name: 'replay with a bad HoldUrl',

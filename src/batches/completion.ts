@@ -31,6 +31,8 @@ export interface CompletionNotifierOptions {
   sweepIntervalMs?: number;
   /** How long a notification may stay undone before a sweeper takes it over. @defaultValue 15000 */
   overdueMs?: number;
+  /** Other overdue bookkeeping swept on the same timer (dead-letter replays left pending). */
+  alsoSweep?: readonly (() => Promise<unknown>)[];
 }
 
 export class CompletionNotifier {
@@ -80,6 +82,7 @@ export class CompletionNotifier {
       this.#options.overdueMs ?? 15_000,
     );
     for (const id of ids) await this.notifySafely(id);
+    for (const sweep of this.#options.alsoSweep ?? []) await sweep();
   }
 
   /** Sweeps periodically until `close()`. */

@@ -2,7 +2,8 @@
  * The dead-letter queue: a BullMQ queue that no worker consumes, so every entry stays in its
  * wait list (and shows in the dashboard) until it is replayed or purged. One entry per
  * participant job id, so dead-lettering the same job twice (a crash between writing the
- * entry and completing the job) leaves one entry.
+ * entry and completing the job) leaves one entry. Replays enqueue one job per entry
+ * (replay.ts); ids given as input are checked before Redis is asked.
  */
 import { hostname } from 'node:os';
 import { Queue, type Job } from 'bullmq';
@@ -11,6 +12,8 @@ import { ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import { parseParticipantJob, type ParticipantJobData } from '../jobs/participant-job.js';
 import { QUEUE_NAMES, quietQueue } from '../queues.js';
+import { checkDeadLetterId, Replays } from './replay.js';
+import { removeDeadLetterScript } from './replay-scripts.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
 import type {
   DeadLetterEntry,
@@ -32,6 +35,9 @@ export interface DeadLettersOptions {
 
 /** `hostname:pid` of this process, recorded on every entry it writes. */
 export const WORKER_IDENTITY = `${hostname()}:${process.pid}`;
+
+/** A replay taken this long ago and still in the outbox was left by a process that stopped. */
+const PENDING_REPLAY_GRACE_MS = 10_000;
 
 /** Entries are read in pages of this size when listing or replaying everything. */
 const PAGE = 500;
@@ -57,9 +63,22 @@ function inSpaces(entry: DeadLetterEntry, spaces: readonly string[] | undefined)
   return spaces === undefined || spaces.includes(entry.job?.space ?? '');
 }
 
+/**
+ * The ids a replay names, checked (undefined for `all`), before anything is asked of Redis.
+ * @throws ValidationError naming the field
+ */
+function checkSelection(options: ReplayOptions): string[] | undefined {
+  if (options.all) return undefined;
+  if (!options.ids || options.ids.length === 0) {
+    throw new ValidationError('replay needs `ids` (dead-letter ids) or `all: true`', 'ids');
+  }
+  return options.ids.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
+}
+
 export class DeadLetters {
   readonly queue: Queue<DeadLetterEntry>;
-  readonly #queues: ParticipantQueues | undefined;
+  readonly #connection: Redis;
+  readonly #replays: Replays | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: DeadLettersOptions) {
@@ -69,7 +88,9 @@ export class DeadLetters {
         prefix: options.prefix,
       }),
     );
-    this.#queues = options.queues;
+    this.#connection = options.connection;
+    this.#replays =
+      options.queues && new Replays(options.connection, options.prefix, this.queue, options.queues);
   }
 
   /**
@@ -124,36 +145,52 @@ export class DeadLetters {
     return n;
   }
 
+  /** @throws ValidationError when `id` does not have the form of a dead-letter id. */
   async get(id: string): Promise<DeadLetterEntry | undefined> {
-    const job = await this.queue.getJob(id);
+    const job = await this.queue.getJob(checkDeadLetterId(id));
     return job ? this.#entryOf(job) : undefined;
   }
 
   /**
-   * Re-enqueues dead letters as new jobs (`replayOf` = the dead job's id), with `set`
-   * merged into their parameters, then removes the entries. Every job is validated first:
-   * nothing is enqueued or removed when one is invalid or an id is unknown. A crash between
-   * enqueueing and removing leaves the entry behind; replaying it again enqueues a second
-   * job, which the batch counts once (outcomes are keyed by `replayOf`) but which sends its
-   * request again.
+   * Re-enqueues dead letters as new jobs with `set` merged into their parameters, each
+   * entry taken and its job enqueued as one step (replay.ts): however many replays of an
+   * entry run at once, one job is enqueued, under the id `<original job id>.r<n>`. The job
+   * counts against the original participant (`replayOf`), which is pending in its batch
+   * until the replay ends. Every job is validated first: nothing is enqueued or removed when
+   * one is invalid or an id is unknown.
    * @throws ValidationError naming the entry and the field.
    */
   async replay(options: ReplayOptions): Promise<ReplayResult> {
-    if (!this.#queues)
+    if (!this.#replays)
       throw new Error('DeadLetters was created without `queues`; replay() needs them to enqueue');
-    const entries = await this.#select(options);
+    const ids = checkSelection(options);
+    await this.#replays.finishPending(PENDING_REPLAY_GRACE_MS);
+    const entries = await this.#select(ids, options.spaces);
     const set = definedOnly(options.set ?? {});
     const jobs = entries.map((entry) => this.#replayJob(entry, set));
-    if (jobs.length === 0) return { replayed: 0, jobIds: [] };
-    const jobIds = await this.#queues.addJobsWithIds(jobs);
-    await this.#removeIds(entries.map((e) => e.id));
-    return { replayed: jobs.length, jobIds };
+    const jobIds: string[] = [];
+    const taken: string[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const id = await this.#replays.replay(entry, jobs[i] as ParticipantJobData);
+      if (id === undefined) taken.push(entry.id);
+      else jobIds.push(id);
+    }
+    return { replayed: jobIds.length, jobIds, ...(taken.length > 0 && { alreadyTaken: taken }) };
+  }
+
+  /**
+   * Enqueues replays whose process stopped between taking an entry and enqueueing its job
+   * (workers call it periodically; `replay()` does too).
+   * @returns how many were settled.
+   */
+  async finishPendingReplays(olderThanMs = PENDING_REPLAY_GRACE_MS): Promise<number> {
+    return this.#replays ? this.#replays.finishPending(olderThanMs) : 0;
   }
 
   /** Removes the given entries, or all of them. @returns how many were removed. */
   async purge(options: PurgeOptions): Promise<number> {
     if ('all' in options && options.all && options.spaces) {
-      return this.#removeIds((await this.#select(options)).map((e) => e.id));
+      return this.#removeIds((await this.#select(undefined, options.spaces)).map((e) => e.id));
     }
     if ('all' in options && options.all) {
       let removed = 0;
@@ -166,7 +203,8 @@ export class DeadLetters {
         'ids',
       );
     }
-    return this.#removeIds(options.ids);
+    const ids = options.ids.map((id, i) => checkDeadLetterId(id, `ids[${i}]`));
+    return this.#removeIds(ids);
   }
 
   /** Closes the queue (not the shared connection). Idempotent. */
@@ -175,19 +213,23 @@ export class DeadLetters {
     return this.#closing;
   }
 
-  async #select(options: ReplayOptions): Promise<DeadLetterEntry[]> {
-    if (options.all) {
+  /**
+   * The entries named, or all of them (of `spaces`, when given) for `undefined`.
+   * @throws ValidationError for an unknown id
+   */
+  async #select(
+    ids: readonly string[] | undefined,
+    spaces?: readonly string[],
+  ): Promise<DeadLetterEntry[]> {
+    if (ids === undefined) {
       const all: DeadLetterEntry[] = [];
       for await (const entry of this.#entries()) {
-        if (inSpaces(entry, options.spaces)) all.push(entry);
+        if (inSpaces(entry, spaces)) all.push(entry);
       }
       return all;
     }
-    if (!options.ids || options.ids.length === 0) {
-      throw new ValidationError('replay needs `ids` (dead-letter ids) or `all: true`', 'ids');
-    }
-    const found = await Promise.all(options.ids.map((id) => this.get(id)));
-    const missing = options.ids.filter((_, i) => found[i] === undefined);
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    const missing = ids.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
       throw new ValidationError(`unknown dead-letter id(s): ${missing.join(', ')}`, 'ids');
     }
@@ -198,7 +240,8 @@ export class DeadLetters {
     const candidate = {
       ...entry.job,
       params: { ...(entry.job?.params ?? {}), ...set },
-      replayOf: entry.jobId,
+      // A replay of a replay counts against the participant's first job too.
+      replayOf: entry.job?.replayOf ?? entry.jobId,
     };
     try {
       return parseParticipantJob(candidate);
@@ -215,11 +258,15 @@ export class DeadLetters {
 
   async #removeIds(ids: readonly string[]): Promise<number> {
     let removed = 0;
+    const { wait, paused } = this.queue.keys;
     for (const id of new Set(ids)) {
-      const job = await this.queue.getJob(id);
-      if (!job) continue;
-      await job.remove();
-      removed++;
+      const entryKey = this.queue.toKey(id);
+      const reply = await removeDeadLetterScript.run(
+        this.#connection,
+        [wait ?? '', paused ?? '', entryKey, `${entryKey}:logs`],
+        [id],
+      );
+      removed += Number(reply);
     }
     return removed;
   }

@@ -76,9 +76,12 @@ export interface ReplayOptions {
 }
 
 export interface ReplayResult {
+  /** Dead letters this call took and enqueued. */
   replayed: number;
-  /** Ids of the new participant jobs, in the order of the dead letters replayed. */
+  /** Ids of the jobs this call enqueued, in the order of the dead letters. */
   jobIds: string[];
+  /** Entries a concurrent replay took first (their one job is that replay's). */
+  alreadyTaken?: string[];
 }
 
 /** `spaces` limits `all` to entries of those space profiles. */

@@ -8,7 +8,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RetryConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { dataKey, quietQueue, updatesQueueName } from '../queues.js';
+import { quietQueue, updatesQueueName } from '../queues.js';
 import { CONFBULK_BACKOFF } from '../worker/backoff.js';
 import {
   parseParticipantJob,
@@ -39,6 +39,16 @@ function checkJobId(id: string, index: number): void {
     throw new ValidationError(
       `jobs[${index}]: job id '${id}' must not contain ':' (check batchId)`,
       `jobs[${index}].batchId`,
+    );
+  }
+}
+
+/** Replays have ids of their own and are added by `addReplayJob` (from DeadLetters.replay). */
+function refuseReplay(job: ParticipantJobData, index: number): void {
+  if (job.replayOf !== undefined) {
+    throw new ValidationError(
+      `jobs[${index}].replayOf: replays are enqueued by DeadLetters.replay, not addJobs`,
+      `jobs[${index}].replayOf`,
     );
   }
 }
@@ -118,7 +128,8 @@ export class ParticipantQueues {
     const chunkSize = opts.chunkSize ?? 1000;
     checkChunkSize(chunkSize);
     const valid = validateAll(jobs);
-    const ids = await this.#jobIds(valid);
+    valid.forEach(refuseReplay);
+    const ids = valid.map((job) => participantJobId(job.batchId, job.callSid));
     ids.forEach(checkJobId);
     const bySpace = new Map<
       string,
@@ -139,24 +150,20 @@ export class ParticipantQueues {
   }
 
   /**
-   * `participantJobId(batchId, callSid)`, or `<replayOf>.r<n>` for a replay, where n counts
-   * the replays of that job (a replay must not collide with the job it replaces, which may
-   * still sit in the completed set).
+   * Adds one dead-letter replay under `id` (see dead-letters/replay.ts). A second add of
+   * the same id is a no-op while that job exists.
+   * @throws ValidationError naming the field, before anything is added.
    */
-  async #jobIds(jobs: readonly ParticipantJobData[]): Promise<string[]> {
-    const replays = jobs.flatMap((job, i) => (job.replayOf ? [{ i, of: job.replayOf }] : []));
-    const ids = jobs.map((job) => participantJobId(job.batchId, job.callSid));
-    if (replays.length === 0) return ids;
-    const key = dataKey(this.#prefix, 'replay-seq');
-    const pipeline = this.#connection.pipeline();
-    for (const r of replays) pipeline.hincrby(key, r.of, 1);
-    const results = (await pipeline.exec()) ?? [];
-    replays.forEach((r, k) => {
-      const [err, n] = results[k] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      ids[r.i] = `${r.of}.r${String(n)}`;
-    });
-    return ids;
+  async addReplayJob(job: ParticipantJobData, id: string): Promise<void> {
+    const [valid] = validateAll([job]);
+    if (!valid?.replayOf) {
+      throw new ValidationError(
+        'jobs[0].replayOf: a replay names the job it replays',
+        'jobs[0].replayOf',
+      );
+    }
+    checkJobId(id, 0);
+    await this.queue(valid.space).add(valid.op, valid, { jobId: id });
   }
 
   /** Closes every queue opened (not the shared connection). Idempotent. */

@@ -16,6 +16,7 @@ import type { ExtraWorkerSpec, PipelineHooks } from './types.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { CompletionNotifier } from '../batches/completion.js';
+import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
 import { ProducerKeys } from '../keys.js';
@@ -60,6 +61,8 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
   const fanoutQueue = quietQueue(new Queue(QUEUE_NAMES.fanout, queueOptions));
   const schedulesQueue = quietQueue(new Queue(QUEUE_NAMES.schedules, queueOptions));
   const webhooksQueue = quietQueue(new Queue(WEBHOOKS_QUEUE, queueOptions));
+  // Enqueues dead-letter replays whose process stopped after taking the entry.
+  const deadLetters = new DeadLetters({ connection, prefix: config.prefix, queues: ctx.queues });
   const notifier = new CompletionNotifier({
     redis: connection,
     keys,
@@ -67,6 +70,7 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     webhooks: webhooksQueue,
     metrics,
     logger,
+    alsoSweep: [() => deadLetters.finishPendingReplays()],
   });
   const fanout = new Fanout({
     batches,
@@ -122,7 +126,8 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     const results = await Promise.allSettled([
-      notifier.close(),
+      // The sweep uses the dead-letter queue: it stops first.
+      notifier.close().then(() => deadLetters.close()),
       fanoutQueue.close(),
       schedulesQueue.close(),
       webhooksQueue.close(),

@@ -136,13 +136,25 @@ describe('schedule and dlq commands', () => {
         total: 0,
         deadLetters: [],
       });
-      expect(await confbulk(env, 'dlq', 'show', 'nope')).toMatchObject({
+      const unknown = `b_0.${CALL_SID}`;
+      expect(await confbulk(env, 'dlq', 'show', unknown)).toMatchObject({
         code: 2,
-        stderr: "confbulk: dead letter 'nope' not found\n",
+        stderr: `confbulk: dead letter '${unknown}' not found\n`,
       });
-      expect(await confbulk(env, 'dlq', 'replay', 'nope')).toMatchObject({
+      expect(await confbulk(env, 'dlq', 'replay', unknown)).toMatchObject({
         code: 2,
-        stderr: expect.stringMatching(/^confbulk: unknown dead-letter id\(s\): nope/),
+        stderr: `confbulk: unknown dead-letter id(s): ${unknown}\n`,
+      });
+      // Ids are checked before Redis is asked: BullMQ's own keys are no dead letters.
+      expect(await confbulk(env, 'dlq', 'show', 'meta')).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(
+          /^confbulk: id: 'meta' is not a dead-letter id; an id looks like <batch id>\.<call SID>/,
+        ),
+      });
+      expect(await confbulk(env, 'dlq', 'purge', unknown, 'meta')).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/^confbulk: ids\[1\]: 'meta' is not a dead-letter id/),
       });
     });
   });

@@ -130,8 +130,9 @@ describe('DeadLetters', () => {
     await expect(dlq.replay({ ids: [okId, coachId], set: { Coaching: true } })).rejects.toThrow(
       new RegExp(`dead letter '(${okId}|${coachId})' cannot be replayed: .*CallSidToCoach`),
     );
-    await expect(dlq.replay({ ids: [okId, 'nope'] })).rejects.toThrow(
-      /unknown dead-letter id\(s\): nope/,
+    const unknown = `b1.${randomUUID()}`;
+    await expect(dlq.replay({ ids: [okId, unknown] })).rejects.toThrow(
+      `unknown dead-letter id(s): ${unknown}`,
     );
     await expect(dlq.replay({ ids: [okId], set: { HoldUrl: 'ftp://x' } })).rejects.toBeInstanceOf(
       ValidationError,
@@ -143,7 +144,7 @@ describe('DeadLetters', () => {
   it('purges chosen entries or all of them, counting what it removed', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await dlq.add(letter(job())));
-    expect(await dlq.purge({ ids: [ids[0] as string, 'missing'] })).toBe(1);
+    expect(await dlq.purge({ ids: [ids[0] as string, `b1.${randomUUID()}`] })).toBe(1);
     expect(await dlq.count()).toBe(3);
     expect(await dlq.purge({ all: true })).toBe(3);
     expect(await dlq.count()).toBe(0);

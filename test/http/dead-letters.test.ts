@@ -4,6 +4,8 @@ import type { DeadLetterEntry } from '../../src/dead-letters/types.js';
 import { auth, CALL_SID, CONFERENCE_SID, withApi } from './fixture.js';
 
 const OTHER_CALL = '4f1b6e6a-3333-4000-8000-000000000003';
+/** Has the form of a dead-letter id, but names none. */
+const UNKNOWN_ID = 'b-test.4f1b6e6a-9999-4000-8000-000000000009';
 
 /** Stores a dead letter as a worker would after a 400 on a bad HoldUrl. */
 function addDeadLetter(
@@ -70,10 +72,22 @@ describe('/v1/dead-letters', () => {
       });
       const missing = await app.inject({
         method: 'GET',
-        url: '/v1/dead-letters/nope',
+        url: `/v1/dead-letters/${UNKNOWN_ID}`,
         headers: auth,
       });
       expect(missing.statusCode).toBe(404);
+      // BullMQ's own keys (meta, id, events) are no dead letters: refused before Redis is asked.
+      for (const internal of ['meta', 'id', 'events', 'b-test']) {
+        const refused = await app.inject({
+          method: 'GET',
+          url: `/v1/dead-letters/${internal}`,
+          headers: auth,
+        });
+        expect({ status: refused.statusCode, body: refused.json() }).toMatchObject({
+          status: 400,
+          body: { field: 'id', message: expect.stringContaining('dead-letter id') },
+        });
+      }
 
       const badSet = await app.inject({
         method: 'POST',
@@ -90,12 +104,12 @@ describe('/v1/dead-letters', () => {
         method: 'POST',
         url: '/v1/dead-letters/replay',
         headers: auth,
-        payload: { ids: [first, 'nope'] },
+        payload: { ids: [first, UNKNOWN_ID] },
       });
       expect(unknownId.statusCode).toBe(400);
       expect(unknownId.json()).toMatchObject({
         field: 'ids',
-        message: expect.stringContaining('nope'),
+        message: expect.stringContaining(UNKNOWN_ID),
       });
       expect(await deadLetters.count()).toBe(2);
 
@@ -138,6 +152,13 @@ describe('/v1/dead-letters', () => {
           payload: { ids: [id], set: { Volume: 1 } },
           field: 'set.Volume',
         },
+        {
+          method: 'POST',
+          url: '/v1/dead-letters/replay',
+          payload: { ids: [id, 'meta'] },
+          field: 'ids[1]',
+        },
+        { method: 'DELETE', url: '/v1/dead-letters', payload: { ids: ['meta'] }, field: 'ids[0]' },
         { method: 'DELETE', url: '/v1/dead-letters', payload: { all: false }, field: 'all' },
         { method: 'DELETE', url: '/v1/dead-letters', payload: { ids: 'all' }, field: 'ids' },
         {

@@ -75,16 +75,22 @@ describe('ParticipantQueues', () => {
     });
   });
 
-  it('gives each replay of a job a fresh id', async () => {
+  it('leaves replays to DeadLetters.replay, which adds each under its own id once', async () => {
     await withRedis(async (redis, prefix) => {
       const queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
       try {
         const replay = job({ replayOf: 'batch-0.abc' });
-        expect(await queues.addJobsWithIds([replay])).toEqual(['batch-0.abc.r1']);
-        const plain = job();
-        expect(await queues.addJobsWithIds([replay, plain])).toEqual([
-          'batch-0.abc.r2',
-          `batch-1.${plain.callSid}`,
+        await expect(queues.addJobsWithIds([job(), replay])).rejects.toMatchObject({
+          field: 'jobs[1].replayOf',
+        });
+        await expect(queues.addReplayJob(job(), 'batch-0.abc.r1')).rejects.toMatchObject({
+          field: 'jobs[0].replayOf',
+        });
+        await queues.addReplayJob(replay, 'batch-0.abc.r1');
+        await queues.addReplayJob({ ...replay, intent: 9 }, 'batch-0.abc.r1');
+        const added = await queues.queue('default').getJobs(['waiting']);
+        expect(added.map((j) => [j.id, j.data.intent])).toEqual([
+          ['batch-0.abc.r1', replay.intent],
         ]);
       } finally {
         await queues.close();

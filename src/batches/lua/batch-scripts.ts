@@ -129,9 +129,10 @@ return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 
 /**
  * Records the terminal outcomes of a batch of jobs, each once per job key, and releases
- * each job's in-flight claim in the same step (the request is over). A later outcome
- * replaces only a dead letter (a replay), moving the count from \`deadLettered\` to the new
- * outcome. The counters of a batch hash move once per call, however many of its jobs the
+ * each job's in-flight claim in the same step (the request is over). A job key counts
+ * again only after a dead-letter replay made it pending (\`replaying:<id>\`, see
+ * take-dead-letter); a replay of a replay has the same key, so the counts always sum to
+ * the total. The counters of a batch hash move once per call, however many of its jobs the
  * call carries, and the last outcome of a batch completes it.
  *
  *   KEYS[1] completions set; then per batch (B of them): its hash and its outcomes hash;
@@ -174,14 +175,13 @@ local function record(j, a, claimKey)
   local key, outcome, outcomesKey = ARGV[a + 1], ARGV[a + 2], KEYS[2 * b + 1]
   local counter = counters[outcome]
   if not counter then return redis.error_reply('unknown outcome ' .. outcome) end
-  if redis.call('HSETNX', outcomesKey, key, outcome) == 1 then
-    add(state, 'terminal', 1)
-  else
+  if redis.call('HSETNX', outcomesKey, key, outcome) == 0 then
+    -- Recorded already; only a pending replay (take-dead-letter) may record it again.
     local previous = redis.call('HGET', outcomesKey, key)
-    if previous ~= 'dead_lettered' or outcome == 'dead_lettered' then return 0 end
+    if string.sub(previous, 1, 10) ~= 'replaying:' then return 0 end
     redis.call('HSET', outcomesKey, key, outcome)
-    add(state, 'deadLettered', -1)
   end
+  add(state, 'terminal', 1)
   add(state, counter, 1)
   state.last = j
   return 1

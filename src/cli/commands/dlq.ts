@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { getSpace } from '../../config.js';
 import { ValidationError } from '../../errors.js';
 import type { DeadLetterEntry } from '../../dead-letters/types.js';
+import { checkDeadLetterId } from '../../dead-letters/replay.js';
 import { parseSetOptions } from '../../dead-letters/set-option.js';
 import { EXIT, type CliContext } from '../io.js';
 import { collect, intParser } from '../options.js';
@@ -51,7 +52,8 @@ function selection(
   if (all) return { all: true };
   if (ids.length === 0)
     throw new ValidationError(`give the dead-letter ids to ${verb}, or --all`, 'ids');
-  return { ids };
+  // Checked before connecting: an id that is no dead-letter id never reaches Redis.
+  return { ids: ids.map((id, i) => checkDeadLetterId(id, `ids[${i}]`)) };
 }
 
 function registerList(dlq: Command, ctx: CliContext): void {
@@ -109,7 +111,8 @@ function registerShow(dlq: Command, ctx: CliContext): void {
     .description('show one dead letter with every failed attempt')
     .argument('<id>', 'dead-letter id, as listed by dlq list')
     .option('--json', 'print the dead letter as JSON')
-    .action(async (id: string, flags: { json?: boolean }) => {
+    .action(async (given: string, flags: { json?: boolean }) => {
+      const id = checkDeadLetterId(given, 'id');
       await withDeadLetters(ctx, async (store) => {
         const entry = await store.get(id);
         if (!entry) throw new ValidationError(`dead letter '${id}' not found`, 'id');
@@ -135,7 +138,7 @@ function registerReplay(dlq: Command, ctx: CliContext): void {
         .argParser(collect)
         .default([]),
     )
-    .option('--json', 'print JSON {replayed, jobIds}')
+    .option('--json', 'print JSON {replayed, jobIds, alreadyTaken?}')
     .action(async (ids: string[], flags: { all?: boolean; set: string[]; json?: boolean }) => {
       const selected = selection(ids, flags.all, 'replay');
       const set = parseSetOptions(flags.set);
@@ -143,6 +146,9 @@ function registerReplay(dlq: Command, ctx: CliContext): void {
         const result = await store.replay({ ...selected, set });
         if (flags.json) ctx.json(result);
         else ctx.out(`replayed ${result.replayed} dead letter${result.replayed === 1 ? '' : 's'}`);
+        if (!flags.json && result.alreadyTaken) {
+          ctx.out(`already replayed by another request: ${result.alreadyTaken.join(', ')}`);
+        }
       });
     });
 }

@@ -4,12 +4,16 @@
 import { z } from 'zod';
 import { SPACE_NAME } from '../../config.js';
 import { bulkActionRequestSchema } from '../../bulk-actions/request-schema.js';
+import { DEAD_LETTER_ID_PATTERN } from '../../dead-letters/replay.js';
 import { limitQuery } from './common.js';
 
 const deadLetterId = z
   .string({ message: 'must be a dead-letter id (a string)' })
   .min(1, { message: 'must not be empty' })
-  .max(200, { message: 'must be at most 200 characters' });
+  .max(200, { message: 'must be at most 200 characters' })
+  .regex(DEAD_LETTER_ID_PATTERN, {
+    message: 'must be a dead-letter id: <batch id>.<call SID>, with .r<n> for a replay',
+  });
 
 const idList = z
   .array(deadLetterId, { message: 'must be an array of dead-letter ids' })
@@ -97,8 +101,12 @@ export const replayBody = z
   .superRefine(oneSelection);
 
 export const replayResultBody = z.object({
-  replayed: z.number().int(),
-  jobIds: z.array(z.string()),
+  replayed: z.number().int().describe('dead letters this request took and enqueued'),
+  jobIds: z.array(z.string()).describe('ids of the jobs enqueued (`<original job id>.r<n>`)'),
+  alreadyTaken: z
+    .array(z.string())
+    .optional()
+    .describe('entries a concurrent replay took first; their one job is that replay’s'),
 });
 
 export const purgeBody = z
