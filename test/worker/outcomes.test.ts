@@ -92,7 +92,7 @@ describe('participant pipeline outcomes', () => {
   it('dead-letters an invalid stored payload without a request, and a replay with a fixed param succeeds', async () => {
     await withStack({ participants: 1 }, async (s) => {
       const [bad] = s.jobs({ params: { Hold: true, HoldUrl: 'ftp://music.example.com/x.mp3' } });
-      const jobId = 'batch-1.raw';
+      const jobId = participantJobId(bad?.batchId ?? '', bad?.callSid ?? '');
       // Bypasses enqueue validation, as a foreign producer or a corrupted payload would.
       await s.queues.queue('default').add('update', bad, { jobId });
       await s.start();
