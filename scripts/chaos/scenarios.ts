@@ -1,4 +1,5 @@
 /** Every chaos scenario, in the order `npm run chaos` runs them. */
+import { announceKills } from './announce-kills.js';
 import { badCredentials } from './bad-credentials.js';
 import { killWorkers } from './kill-workers.js';
 import { malformed } from './malformed.js';
@@ -11,6 +12,7 @@ import type { ChaosScenario } from './support/scenario.js';
 export const CHAOS_SCENARIOS: ChaosScenario[] = [
   malformed,
   killWorkers,
+  announceKills,
   redisRestart,
   outage,
   rateStorm,
