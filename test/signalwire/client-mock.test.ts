@@ -276,6 +276,61 @@ describe('failures as the mock answers them', () => {
     }
   });
 
+  it('429 with no header at all is still rate_limited, with nothing to go by', async () => {
+    const bare = await startMock({
+      rateLimit: { count: 1, durationMs: 10_000 },
+      headersOn429: 'none',
+    });
+    const acct = bare.createAccount();
+    const api = createSignalWireClient(mockSpaceProfile(bare, acct));
+    try {
+      const { sid, callSids } = bare.createConference(acct.accountSid, { participants: 1 });
+      await api.updateParticipant(sid, callSids[0]!, { Muted: true });
+      const err = await failure(api.updateParticipant(sid, callSids[0]!, { Muted: false }));
+      expect(err).toMatchObject({ kind: 'rate_limited', status: 429, reachedServer: false });
+      expect(err.retryAfterMs).toBeUndefined();
+      expect(err.rateLimit).toEqual({});
+    } finally {
+      await api.close();
+      await bare.stop();
+    }
+  });
+
+  it('leavers answered as Twilio does: 404 on update and retrieve, kind gone', async () => {
+    const twilioLike = await startMock({
+      rateLimit: null,
+      leavers: { update: 404, retrieve: 404 },
+    });
+    const acct = twilioLike.createAccount();
+    const api = createSignalWireClient(mockSpaceProfile(twilioLike, acct));
+    try {
+      const { sid, callSids } = twilioLike.createConference(acct.accountSid, { participants: 2 });
+      twilioLike.leave({ conferenceSid: sid, count: 2 });
+      for (const request of [
+        api.updateParticipant(sid, callSids[0]!, { Muted: true }),
+        api.getParticipant(sid, callSids[1]!),
+      ]) {
+        expect(await failure(request)).toMatchObject({ kind: 'gone', status: 404, code: 20404 });
+      }
+    } finally {
+      await api.close();
+      await twilioLike.stop();
+    }
+  });
+
+  it('leavers answered as SignalWire documents: update 422 (10000), retrieve completed', async () => {
+    const { sid, callSids } = mock.createConference(account.accountSid, { participants: 2 });
+    mock.leave({ conferenceSid: sid, count: 2 });
+    expect(
+      await failure(client.updateParticipant(sid, callSids[0]!, { Muted: true })),
+    ).toMatchObject({
+      kind: 'invalid',
+      status: 422,
+      code: 10000,
+    });
+    expect((await client.getParticipant(sid, callSids[1]!)).participant.status).toBe('completed');
+  });
+
   it('429 with Retry-After as an HTTP date', async () => {
     const dated = await startMock({ rateLimit: null, retryAfter: 'http-date' });
     const acct = dated.createAccount();
