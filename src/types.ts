@@ -3,7 +3,10 @@
  * Batch and a BatchHandle), schedules, and the Confbulk facade. The producer, the CLI, the
  * HTTP API and the worker-side modules (batches, fan-out, schedules) share these types.
  */
+import type { BatchReason, WebhookState } from './batches/reason/types.js';
 import type { UpdateParticipantParams } from './signalwire/types.js';
+
+export type { BatchReason, BatchReasonCode, WebhookState } from './batches/reason/types.js';
 
 /** Every bulk action confbulk knows. */
 export const BULK_ACTION_NAMES = [
@@ -88,6 +91,13 @@ export interface Batch {
   webhookUrl?: string;
   /** The schedule that created this batch, when one did. */
   schedule?: string;
+  /**
+   * Why the batch waits or failed, and since when; absent while it simply makes progress
+   * and once it completed. Computed when the batch is read.
+   */
+  reason?: BatchReason;
+  /** The completion webhook: pending, delivered, failed or sent unsigned. */
+  webhook?: WebhookState;
 }
 
 export interface WaitOptions {

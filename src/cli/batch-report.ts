@@ -2,7 +2,7 @@
  * How the CLI shows a batch, waits for it, and turns its end state into an exit code.
  */
 import type { Batch, BulkTarget, Confbulk } from '../types.js';
-import { createProgressReporter } from './progress.js';
+import { createProgressReporter, waitingText } from './progress.js';
 import { commandName } from './command-name.js';
 import { EXIT, interruptScope, type CliContext } from './io.js';
 
@@ -34,7 +34,7 @@ export function summaryLine(batch: Batch): string {
     `${plural(c.total, 'participant')}; ${c.succeeded} succeeded, ${c.gone} gone, ` +
     `${c.superseded} superseded, ${c.deadLettered} dead-lettered, ${c.pending} pending`;
   const error = batch.error ? `; error: ${batch.error}` : '';
-  return `${head}; ${counts}${error}`;
+  return `${head}; ${counts}${error}${waitingText(batch)}`;
 }
 
 /** 0 for a clean completion, 1 for dead letters or a failed batch (and a batch still going). */

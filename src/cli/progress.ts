@@ -30,8 +30,15 @@ export function progressLine(batch: Batch): string {
   const total = batch.state === 'listing' ? `${c.total}+` : String(c.total);
   return (
     `batch ${batch.id} ${batch.state}: ${doneCount(batch)}/${total} done ` +
-    `(succeeded ${c.succeeded}, gone ${c.gone}, superseded ${c.superseded}, dead-lettered ${c.deadLettered})`
+    `(succeeded ${c.succeeded}, gone ${c.gone}, superseded ${c.superseded}, dead-lettered ${c.deadLettered})` +
+    waitingText(batch)
   );
+}
+
+/** `; waiting: <why>` while the batch is held back, else nothing. */
+export function waitingText(batch: Batch): string {
+  const reason = batch.reason;
+  return reason && reason.code !== 'failed' ? `; waiting: ${reason.message}` : '';
 }
 
 function barReporter(stream: OutputStream): ProgressReporter {
@@ -52,7 +59,11 @@ function barReporter(stream: OutputStream): ProgressReporter {
   return {
     update(batch) {
       if (stopped) return;
-      const payload = { ...batch.counts, state: batch.state };
+      const reason = batch.reason && batch.reason.code !== 'failed' ? batch.reason : undefined;
+      const payload = {
+        ...batch.counts,
+        state: reason ? `${batch.state}, waiting: ${reason.code}` : batch.state,
+      };
       const total = Math.max(batch.counts.total, 1);
       if (!started) {
         bar.start(total, doneCount(batch), payload);

@@ -7,7 +7,7 @@
  * Transient listing failures are retried by BullMQ; a conference that does not exist fails
  * the batch at once.
  */
-import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { ConfbulkError, ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import { participantJobId, type ParticipantJobData } from '../jobs/participant-job.js';
@@ -18,6 +18,7 @@ import type { BatchStore } from '../batches/store.js';
 import type { CompletionNotifier } from '../batches/completion.js';
 import { intentFieldsOf } from '../intents/intents.js';
 import type { Batch } from '../types.js';
+import type { ListingNote } from '../batches/reason/explain.js';
 
 export interface FanoutJobData {
   batchId: string;
@@ -59,6 +60,16 @@ export interface FanoutOptions {
   logger: Logger;
   /** Participants per chunk (members, intents and `addBulk`). @defaultValue 1000 */
   chunkSize?: number;
+  /**
+   * Whether this process has the profile of a space. A fan-out of another space goes back
+   * to the queue for `handBackMs`, for a worker that has it; the batch's reason says when
+   * none does. @defaultValue every space
+   */
+  serves?: (space: string) => boolean;
+  /** @defaultValue 2000 */
+  handBackMs?: number;
+  /** Records a failed listing attempt on the batch, for its reason. */
+  noteListingError?: (batchId: string, note: Omit<ListingNote, 'since'>) => Promise<void>;
 }
 
 /** The SID of the conference a batch targets; a ListingFailure when there is none. */
@@ -137,6 +148,13 @@ function isPermanent(err: unknown): boolean {
   return ours || (isSignalWireError(err) && (err.kind === 'gone' || err.kind === 'invalid'));
 }
 
+/** A listing error in one line: the API's answer, or the transport's failure and its cause. */
+function listingErrorMessage(err: unknown): string {
+  const error = err as Error & { cause?: unknown };
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
+}
+
 function reasonOf(err: unknown, batch: Batch): string {
   if (err instanceof ListingFailure) return err.message;
   if (isSignalWireError(err) && err.kind === 'gone') {
@@ -156,22 +174,36 @@ export class Fanout {
   }
 
   /** The fan-out queue's processor. */
-  readonly processor = async (job: Job<FanoutJobData>): Promise<FanoutResult> => {
+  readonly processor = async (job: Job<FanoutJobData>, token?: string): Promise<FanoutResult> => {
     const started = Date.now();
     const batch = await this.#o.batches.get(job.data.batchId);
     if (!batch) throw new UnrecoverableError(`batch ${job.data.batchId} does not exist (expired?)`);
     if (batch.state !== 'listing') {
       return { batchId: batch.id, state: batch.state, total: batch.counts.total, ms: 0 };
     }
+    if (this.#o.serves && !this.#o.serves(batch.space)) {
+      // Not ours: back to the queue (not an attempt) for a worker with the space's profile.
+      this.#o.logger.debug(
+        { batchId: batch.id, space: batch.space },
+        'fan-out of a space this worker has no profile for; handed back',
+      );
+      await job.moveToDelayed(Date.now() + (this.#o.handBackMs ?? 2000), token);
+      throw new DelayedError();
+    }
     try {
       await this.#run(batch);
     } catch (err) {
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (!isPermanent(err) && !lastAttempt) {
+      const attempt = job.attemptsMade + 1;
+      const attempts = job.opts.attempts ?? 1;
+      if (!isPermanent(err) && attempt < attempts) {
+        const message = listingErrorMessage(err);
         this.#o.logger.warn(
-          { err, batchId: batch.id, attempt: job.attemptsMade + 1 },
-          'fan-out failed; it will be retried',
+          { err: message, batchId: batch.id, space: batch.space, attempt, attempts },
+          'listing participants failed; the fan-out will be retried',
         );
+        await this.#o
+          .noteListingError?.(batch.id, { message, at: Date.now(), attempt, attempts })
+          .catch(() => {});
         throw err;
       }
       await this.#fail(batch, reasonOf(err, batch));

@@ -21,6 +21,7 @@ import { ProducerKeys } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
 import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from '../types.js';
 import { BatchWaiter } from './wait.js';
+import { BatchExplainer } from '../batches/reason/explainer.js';
 
 export interface ConfbulkOptions {
   config: ConfbulkConfig;
@@ -75,11 +76,18 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     return q;
   };
   const submitter = new BulkActionSubmitter(config, batches, queue(QUEUE_NAMES.fanout));
+  const explainer = new BatchExplainer({
+    redis: connection,
+    keys,
+    queue: (name) => queue(name)(),
+  });
+  const explain = (batch: Batch): Promise<Batch> => explainer.explain(batch);
   const waiter = new BatchWaiter({
     redis: connection,
     keys,
     batches,
     logger,
+    explain,
     ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
   });
 
@@ -115,10 +123,14 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
         { batchId: batch.id, action: batch.action, space: batch.space, created },
         created ? 'batch created' : 'idempotency key matched a batch',
       );
-      return handle(batch, created);
+      return handle(await explain(batch), created);
     },
-    getBatch: (id) => batches.get(id),
-    listBatches: async (opts = {}) => batches.list(checkLimit(opts.limit ?? 50)),
+    getBatch: async (id) => {
+      const batch = await batches.get(id);
+      return batch && explain(batch);
+    },
+    listBatches: async (opts = {}) =>
+      explainer.explainAll(await batches.list(checkLimit(opts.limit ?? 50))),
     waitForBatch: (id, waitOptions) => waiter.wait(id, waitOptions),
     schedules: new ScheduleStore(config, queue(QUEUE_NAMES.schedules)),
     close: () => (closing ??= close()),

@@ -20,6 +20,8 @@ export interface BatchWaiterOptions {
   logger: Logger;
   /** Progress polling interval. @defaultValue 250 */
   pollMs?: number;
+  /** Gives each batch read its reason (src/batches/reason/). @defaultValue none */
+  explain?: (batch: Batch) => Promise<Batch>;
 }
 
 export function hasEnded(batch: Batch): boolean {
@@ -48,8 +50,9 @@ export class BatchWaiter {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     for (;;) {
       signal?.throwIfAborted();
-      const batch = await this.#options.batches.get(id);
-      if (!batch) throw new BatchNotFoundError(id);
+      const read = await this.#options.batches.get(id);
+      if (!read) throw new BatchNotFoundError(id);
+      const batch = this.#options.explain ? await this.#options.explain(read) : read;
       onProgress?.(batch);
       if (hasEnded(batch)) return batch;
       const left = deadline - Date.now();

@@ -20,6 +20,7 @@ import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
 import { ProducerKeys } from '../keys.js';
+import { noteListingError } from '../batches/reason/notes.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
 import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
 
@@ -78,6 +79,8 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     api: (space) => ctx.clients.get(space),
     notifier,
     logger,
+    serves: (space) => config.spaces.has(space),
+    noteListingError: (batchId, note) => noteListingError(connection, keys, batchId, note),
   });
   const submitter = new BulkActionSubmitter(config, batches, () => fanoutQueue);
 

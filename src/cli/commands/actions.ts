@@ -40,6 +40,11 @@ async function runAction(
   validateBulkActionRequest(ctx.getConfig(), request);
   await withConfbulk(ctx, async (confbulk) => {
     const handle = await confbulk.bulkAction(request);
+    // Said at once, on stderr (stdout stays the batch id): the batch would otherwise wait
+    // in silence until a worker starts.
+    if (handle.batch.reason?.code === 'no-worker') {
+      ctx.err(`confbulk: warning: ${handle.batch.reason.message}`);
+    }
     if (opts.wait) {
       await waitAndReport(
         ctx,

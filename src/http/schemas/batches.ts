@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { bulkActionRequestSchema } from '../../bulk-actions/request-schema.js';
+import { BATCH_REASON_CODES } from '../../batches/reason/types.js';
 import { BULK_ACTION_NAMES } from '../../types.js';
 import { limitQuery } from './common.js';
 
@@ -24,6 +25,24 @@ const counts = z.object({
   pending: z.number().int(),
 });
 
+const batchReasonSchema = z
+  .object({
+    code: z.enum(BATCH_REASON_CODES),
+    message: z.string(),
+    since: z.string().optional().meta({ description: 'When this became true, when known' }),
+    lastTrueAt: z.string().meta({ description: 'When this was last seen true' }),
+    nextAt: z
+      .string()
+      .optional()
+      .meta({ description: 'The next retry, probe or free slot of the rate window' }),
+    command: z.string().optional().meta({ description: 'The command that clears it' }),
+  })
+  .meta({
+    description:
+      'Why the batch waits or failed; absent while it makes progress. Codes: failed, no-worker, ' +
+      'listing-retry, space-paused, circuit-open, rate-limited',
+  });
+
 /** A batch as the API returns it (documentation of responses). */
 export const batchSchema = z
   .object({
@@ -43,6 +62,15 @@ export const batchSchema = z
     idempotencyKey: z.string().optional(),
     webhookUrl: z.string().optional(),
     schedule: z.string().optional(),
+    reason: batchReasonSchema.optional(),
+    webhook: z
+      .object({
+        state: z.enum(['pending', 'delivered', 'failed', 'unsigned']),
+        message: z.string().optional(),
+        at: z.string(),
+      })
+      .optional()
+      .meta({ description: 'The completion webhook of the batch, once it is due' }),
   })
   .describe('A bulk action on one conference and its progress');
 

@@ -1,0 +1,92 @@
+/**
+ * Gives batches their reason (src/batches/reason/explain.ts) when they are read: gathers
+ * the space's circuit and limiter state, the workers connected to its updates queue, the
+ * listing note and the fan-out's next attempt. Space facts are cached for `cacheMs`, so a
+ * waiting CLI or a dashboard listing many batches reads each space once a second at most.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ProducerKeys } from '../../keys.js';
+import { QUEUE_NAMES, updatesQueueName } from '../../queues.js';
+import type { Batch } from '../../types.js';
+import { explainBatch } from './explain.js';
+import { readListingNote, readWebhookNote } from './notes.js';
+import { readSpaceView, type SpaceView } from './space-state.js';
+
+export interface BatchExplainerOptions {
+  redis: Redis;
+  keys: ProducerKeys;
+  /** Opens (or returns) the queue of this name. */
+  queue: (name: string) => Queue;
+  /** @defaultValue 1000 */
+  cacheMs?: number;
+}
+
+interface SpaceFacts {
+  view: SpaceView;
+  workers: number;
+  readAt: number;
+}
+
+export class BatchExplainer {
+  readonly #o: BatchExplainerOptions;
+  readonly #spaces = new Map<string, Promise<SpaceFacts>>();
+
+  constructor(options: BatchExplainerOptions) {
+    this.#o = options;
+  }
+
+  /** The batch with its `reason` (and `webhook` state), read now. */
+  async explain(batch: Batch): Promise<Batch> {
+    const { redis, keys } = this.#o;
+    const ended = batch.state === 'completed' || batch.state === 'failed';
+    const [space, listing, webhook] = await Promise.all([
+      ended ? undefined : this.#spaceFacts(batch.space),
+      batch.state === 'listing' ? readListingNote(redis, keys, batch.id) : undefined,
+      batch.webhookUrl ? readWebhookNote(redis, keys, batch.id) : undefined,
+    ]);
+    const listingRetryAt = listing ? await this.#fanoutRetryAt(batch.id, listing.at) : undefined;
+    const now = Date.now();
+    const reason = explainBatch(batch, {
+      now,
+      space: space?.view ?? { circuit: { state: 'closed' }, limiter: {}, nowMs: now },
+      workers: space?.workers ?? 1,
+      ...(listing && { listing }),
+      ...(listingRetryAt !== undefined && { listingRetryAt }),
+    });
+    const { reason: _old, webhook: _oldWebhook, ...rest } = batch;
+    return { ...rest, ...(reason && { reason }), ...(webhook && { webhook }) };
+  }
+
+  explainAll(batches: Batch[]): Promise<Batch[]> {
+    return Promise.all(batches.map((b) => this.explain(b)));
+  }
+
+  #spaceFacts(space: string): Promise<SpaceFacts> {
+    const cacheMs = this.#o.cacheMs ?? 1000;
+    const cached = this.#spaces.get(space);
+    if (cached) return cached;
+    const read = (async (): Promise<SpaceFacts> => {
+      const [view, workers] = await Promise.all([
+        readSpaceView(this.#o.redis, this.#o.keys.prefix, space),
+        this.#o.queue(updatesQueueName(space)).getWorkersCount(),
+      ]);
+      return { view, workers, readAt: Date.now() };
+    })();
+    this.#spaces.set(space, read);
+    const forget = (): void => {
+      setTimeout(() => {
+        if (this.#spaces.get(space) === read) this.#spaces.delete(space);
+      }, cacheMs).unref();
+    };
+    read.then(forget, () => this.#spaces.delete(space));
+    return read;
+  }
+
+  /** When the fan-out job of a batch runs again, if it waits for a retry. */
+  async #fanoutRetryAt(batchId: string, failedAt: number): Promise<number | undefined> {
+    const job = await this.#o.queue(QUEUE_NAMES.fanout).getJob(batchId);
+    if (!job || (await job.getState()) !== 'delayed') return undefined;
+    return failedAt + (job.delay ?? 0);
+  }
+}
