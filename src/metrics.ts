@@ -14,6 +14,10 @@ export interface Metrics {
   rateLimitWait: Histogram<'space'>;
   /** 429 answers received. */
   rateLimited: Counter<'space'>;
+  /** Current margin of a space's rate limiter in ms (widens after unexplained 429s). */
+  rateLimitMargin: Gauge<'space'>;
+  /** Times a space's margin was widened by a 429 its own counts could not explain. */
+  rateLimitMarginWidened: Counter<'space'>;
   /** Retries by layer: `quick` (in process) or `queue` (BullMQ backoff). */
   retries: Counter<'space' | 'layer'>;
   /** Circuit state per space: 0 closed, 1 half-open, 2 open, 3 paused (401/403). */
@@ -56,6 +60,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     rateLimited: new Counter({
       name: 'confbulk_api_rate_limited_total',
       help: '429 answers received from the Compatibility API',
+      labelNames: ['space'],
+      registers,
+    }),
+    rateLimitMargin: new Gauge({
+      name: 'confbulk_rate_limit_margin_ms',
+      help: 'Margin of the rate limiter (ms): a request starts only if fewer than count started in the last window + margin',
+      labelNames: ['space'],
+      registers,
+    }),
+    rateLimitMarginWidened: new Counter({
+      name: 'confbulk_rate_limit_margin_widened_total',
+      help: '429s answered while the space kept to its limit by its own counts, each widening its margin',
       labelNames: ['space'],
       registers,
     }),

@@ -18,8 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { RateLimitSpec } from '../../src/config.js';
-import { dataKey } from '../../src/queues.js';
 import { createRateLimiter, type RateLimiterStats } from '../../src/worker/rate-limiter.js';
+import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
 import { provisionRedis } from '../redis.js';
 
 const LIMITS: RateLimitSpec[] = [
@@ -52,7 +52,7 @@ async function runChild(task: ChildTask): Promise<ChildReport> {
     redis,
     prefix: task.prefix,
     space: 'bench',
-    limit: task.limit,
+    limits: [task.limit],
   });
   const times: number[] = [];
   await redis.ping();
@@ -132,7 +132,8 @@ async function runCase(
   const task: ChildTask = { url, prefix, limit, startAt, endAt };
   const reports = await Promise.all(Array.from({ length: processes }, () => forkChild(task)));
   const cleanup = new Redis(url);
-  await cleanup.del(dataKey(prefix, 'ratelimit', 'bench'));
+  const keys = limiterKeys(prefix, 'bench', [limit]);
+  await cleanup.del(keys.state, ...keys.windows);
   cleanup.disconnect();
   const times = reports.flatMap((r) => r.times).sort((a, b) => a - b);
   const span = (times[times.length - 1] ?? 0) - (times[0] ?? 0);

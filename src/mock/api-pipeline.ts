@@ -1,6 +1,6 @@
 /**
  * The way of one Compatibility API request through the mock:
- * logged at arrival -> outage -> authentication -> rate limit (counted at arrival,
+ * (delivery jitter, when set) -> logged at arrival -> outage -> authentication -> rate limit (counted at arrival,
  * before the body is read or any latency) -> body -> random server error -> handler ->
  * latency -> answer.
  */
@@ -55,6 +55,11 @@ export class ApiRequestPipeline {
     queryText: string,
   ): Promise<void> {
     const { faults, log, gate } = this.parts;
+    const arrivalDelayMs = faults.drawArrivalDelayMs();
+    if (arrivalDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, arrivalDelayMs));
+      now = performance.now();
+    }
     const method = req.method ?? 'GET';
     const route = parseRoute(path);
     const entry = log.add({

@@ -46,8 +46,8 @@ export interface ConferenceState {
 }
 
 export interface RateLimitSnapshot {
-  default: RateLimitSpec | null;
-  accounts: Record<string, RateLimitSpec | null>;
+  default: RateLimitSpec | RateLimitSpec[] | null;
+  accounts: Record<string, RateLimitSpec | RateLimitSpec[] | null>;
 }
 
 export interface MockControl {
@@ -75,7 +75,7 @@ export interface MockControl {
   /** Every POST is answered 429 (with Retry-After) for `ms`. */
   force429(ms: number): void;
   /** Sets the default limit, or one account's; `null` removes the limit. Windows restart empty. */
-  setRateLimit(limit: RateLimitSpec | null, accountSid?: string): void;
+  setRateLimit(limit: RateLimitSpec | RateLimitSpec[] | null, accountSid?: string): void;
   rateLimits(): RateLimitSnapshot;
   counters(): MockCounters;
   /** Logged requests that arrived after `since` (epoch ms), oldest first. */

@@ -50,6 +50,7 @@ export class FaultInjector {
   private errorAfterApplyRate = 0;
   private latencyMs = 0;
   private jitterMs = 0;
+  private arrivalJitterMs = 0;
   private readonly rejections = new Map<string, CallRejection>();
   private outageMode: OutageMode | undefined;
   private outageUntil = 0;
@@ -71,6 +72,9 @@ export class FaultInjector {
     if (config.jitterMs !== undefined) {
       this.jitterMs = checkInteger('jitterMs', config.jitterMs, 0, 600_000);
     }
+    if (config.arrivalJitterMs !== undefined) {
+      this.arrivalJitterMs = checkInteger('arrivalJitterMs', config.arrivalJitterMs, 0, 60_000);
+    }
     for (const [callSid, rejection] of Object.entries(config.rejectCalls ?? {})) {
       if (rejection === null) this.rejections.delete(callSid);
       else this.rejections.set(callSid, checkRejection(callSid, rejection));
@@ -84,6 +88,7 @@ export class FaultInjector {
     this.errorAfterApplyRate = 0;
     this.latencyMs = 0;
     this.jitterMs = 0;
+    this.arrivalJitterMs = 0;
     this.rejections.clear();
     this.outageMode = undefined;
     this.force429Until = 0;
@@ -123,6 +128,11 @@ export class FaultInjector {
     return this.errorAfterApplyRate > 0 && this.random() < this.errorAfterApplyRate;
   }
 
+  /** How long after its arrival the next request is taken in, in ms (delivery jitter). */
+  drawArrivalDelayMs(): number {
+    return this.arrivalJitterMs > 0 ? this.random() * this.arrivalJitterMs : 0;
+  }
+
   /** Delay of the next response in ms. */
   drawDelayMs(): number {
     return this.latencyMs + (this.jitterMs > 0 ? this.random() * this.jitterMs : 0);
@@ -141,6 +151,7 @@ export class FaultInjector {
       errorAfterApplyRate: this.errorAfterApplyRate,
       latencyMs: this.latencyMs,
       jitterMs: this.jitterMs,
+      arrivalJitterMs: this.arrivalJitterMs,
       rejectCalls: Object.fromEntries(this.rejections),
       outage: mode ? { mode, remainingMs: this.outageUntil - now } : null,
       force429RemainingMs: this.force429RemainingMs(now),

@@ -67,6 +67,13 @@ export interface FaultConfig {
   /** Extra uniform delay in [0, jitterMs) ms. @defaultValue 0 */
   jitterMs?: number;
   /**
+   * Delivery jitter: every API request is taken in (logged, counted against the rate limit)
+   * a uniform [0, arrivalJitterMs) ms after it arrived, as a network and load balancer that
+   * deliver requests unevenly would. Requests sent in one order can then be counted in
+   * another. @defaultValue 0
+   */
+  arrivalJitterMs?: number;
+  /**
    * Updates (POST) of these call SIDs are always rejected; merged into those in force,
    * where `null` lifts a call's rejection. @defaultValue {}
    */
@@ -79,10 +86,11 @@ export interface MockOptions {
   /** Bind address. @defaultValue `127.0.0.1` */
   host?: string;
   /**
-   * POST/PUT/PATCH allowed per account in a sliding window; `null` disables the limit.
+   * POST/PUT/PATCH allowed per account in a sliding window, or several windows kept at once
+   * (an array); `null` disables the limit.
    * @defaultValue `{ count: 13800, durationMs: 10000 }` (SignalWire's documented account limit)
    */
-  rateLimit?: RateLimitSpec | null;
+  rateLimit?: RateLimitSpec | RateLimitSpec[] | null;
   /** Form of the `Retry-After` header of 429 answers. @defaultValue `none` (SignalWire documents none) */
   retryAfter?: RetryAfterFormat;
   /** Form of the `X-RateLimit-Reset` header. @defaultValue `none` (SignalWire documents none) */
@@ -162,10 +170,24 @@ export function checkShare(name: string, value: unknown): number {
   return value;
 }
 
-/** @throws TypeError unless `limit` is null or a valid `{ count, durationMs }`. */
-export function checkRateLimit(name: string, limit: unknown): RateLimitSpec | null {
+/**
+ * @throws TypeError unless `limit` is null, a valid `{ count, durationMs }` or a non-empty
+ * array of them (several windows kept at once).
+ */
+export function checkRateLimit(
+  name: string,
+  limit: unknown,
+): RateLimitSpec | RateLimitSpec[] | null {
+  if (Array.isArray(limit)) {
+    if (limit.length === 0) throw new TypeError(`\`${name}\` must not be an empty array`);
+    return limit.map((l, i) => checkOneRateLimit(`${name}[${i}]`, l));
+  }
   if (limit === null) return null;
-  if (typeof limit !== 'object' || limit === undefined) {
+  return checkOneRateLimit(name, limit);
+}
+
+function checkOneRateLimit(name: string, limit: unknown): RateLimitSpec {
+  if (typeof limit !== 'object' || limit === null) {
     throw new TypeError(`\`${name}\` must be null or { count, durationMs }; got ${String(limit)}`);
   }
   const { count, durationMs } = limit as Partial<RateLimitSpec>;

@@ -1,5 +1,7 @@
 /**
- * Sliding-window rate limit per account, as SignalWire applies it to POST/PUT/PATCH.
+ * Sliding-window rate limit per account, as SignalWire applies it to POST/PUT/PATCH; an
+ * account may have several windows at once (`WindowSet`: a request is allowed only if
+ * every window has room, and is then counted in each).
  *
  * A request is allowed iff fewer than `count` requests were accepted in
  * (now - durationMs, now]. The accepted arrival times sit in a ring buffer of `count`
@@ -60,15 +62,51 @@ export class SlidingWindow {
   }
 }
 
+/** One limit, or several windows kept at once (`[13800/10s, 2000/1s]`). */
+export type MockRateLimit = RateLimitSpec | RateLimitSpec[];
+
+/**
+ * Several sliding windows at once: a request is counted only if every window has room.
+ * Its state (for the headers) is that of the window with the least room left.
+ */
+export class WindowSet {
+  private readonly windows: SlidingWindow[];
+
+  constructor(limit: MockRateLimit) {
+    this.windows = (Array.isArray(limit) ? limit : [limit]).map((l) => new SlidingWindow(l));
+  }
+
+  tryAcquire(now: number): boolean {
+    if (this.windows.length === 1) return (this.windows[0] as SlidingWindow).tryAcquire(now);
+    if (this.windows.some((w) => w.state(now).remaining <= 0)) return false;
+    for (const w of this.windows) w.tryAcquire(now);
+    return true;
+  }
+
+  state(now: number): WindowState {
+    let best: WindowState | undefined;
+    for (const w of this.windows) {
+      const s = w.state(now);
+      if (
+        !best ||
+        s.retryAfterMs > best.retryAfterMs ||
+        (s.retryAfterMs === best.retryAfterMs && s.remaining < best.remaining)
+      )
+        best = s;
+    }
+    return best as WindowState;
+  }
+}
+
 /** The windows of every account, under one default limit and optional per-account ones. */
 export class AccountRateLimits {
-  private readonly windows = new Map<string, SlidingWindow>();
-  private readonly overrides = new Map<string, RateLimitSpec | null>();
+  private readonly windows = new Map<string, WindowSet>();
+  private readonly overrides = new Map<string, MockRateLimit | null>();
 
-  constructor(private defaultLimit: RateLimitSpec | null) {}
+  constructor(private defaultLimit: MockRateLimit | null) {}
 
   /** The limit that applies to `accountSid`; null when unlimited. */
-  limitOf(accountSid: string): RateLimitSpec | null {
+  limitOf(accountSid: string): MockRateLimit | null {
     return this.overrides.has(accountSid)
       ? (this.overrides.get(accountSid) ?? null)
       : this.defaultLimit;
@@ -78,7 +116,7 @@ export class AccountRateLimits {
    * Sets the default limit (no `accountSid`) or one account's. Every affected window
    * starts empty, as after a configuration change on the real service.
    */
-  set(limit: RateLimitSpec | null, accountSid?: string): void {
+  set(limit: MockRateLimit | null, accountSid?: string): void {
     if (accountSid === undefined) {
       this.defaultLimit = limit;
       this.windows.clear();
@@ -89,18 +127,18 @@ export class AccountRateLimits {
   }
 
   /** The window of `accountSid`, or undefined when the account is not limited. */
-  window(accountSid: string): SlidingWindow | undefined {
+  window(accountSid: string): WindowSet | undefined {
     let window = this.windows.get(accountSid);
     if (window) return window;
     const limit = this.limitOf(accountSid);
     if (!limit) return undefined;
-    window = new SlidingWindow(limit);
+    window = new WindowSet(limit);
     this.windows.set(accountSid, window);
     return window;
   }
 
   /** Default and per-account limits, for the control API. */
-  snapshot(): { default: RateLimitSpec | null; accounts: Record<string, RateLimitSpec | null> } {
+  snapshot(): { default: MockRateLimit | null; accounts: Record<string, MockRateLimit | null> } {
     return { default: this.defaultLimit, accounts: Object.fromEntries(this.overrides) };
   }
 }

@@ -1,67 +1,43 @@
 /**
- * Per-space rate limiter shared by every process: exact (no sliding window of the
- * configured duration at the server carries more than `count` requests, as long as their
- * delivery varies by no more than the jitter budget) and cheap (tens of Redis calls per
- * second per process, whatever the rate).
+ * Per-space rate limiter shared by every process: an exact sliding window (or several at
+ * once) kept in Redis.
+ *
+ * Rule: a request may start at time t only if fewer than `count` requests of the space
+ * started in (t - duration - margin, t], in every configured window. With an empty window
+ * the whole count goes out at once; with a backlog the windows refill as their oldest
+ * grants leave, so the rate settles at count / (duration + margin).
  *
  * How:
- * - The space's schedule is GCRA (virtual scheduling) kept in Redis with zero burst: slots
- *   T = (duration + margin) / (count x safety x rateFactor) apart, never earlier than Redis
- *   `TIME` nor than a pause, where margin = jitterMs (or maxLatenessMs if larger). A Lua
- *   script hands out `n` consecutive slots at once, so one round trip serves a whole
- *   batch, and Redis' clock is the only clock that orders slots.
- * - Each process reserves only for callers that wait and are not covered yet (a reserved
- *   permit nobody uses is lost rate), at most `maxBatchMs` of the schedule per call, and
- *   reserves the next batch when the last one starts being used, so the schedule stays
- *   booked while there is a backlog.
- * - A permit is granted within [slot, slot + maxLatenessMs], otherwise dropped, never saved
- *   up. Never early: early use would crowd the previous slots. Slots reach a process with
- *   the uncertainty of mapping Redis time to local time (RedisClock); the window of use is
- *   cut on the safe side of both ends (see PermitBook). A process stalled longer than the
- *   bound (CPU starvation, GC) loses the permits it had reserved for the stall.
- * - Exactness where it counts, at the server: a request reaches the server some time after
- *   its grant, and that time varies (this process's event loop, which on undici 7 writes a
- *   request on a reused connection only after the poll phase that follows the grant; the
- *   HTTP client; the network; the server's own event loop). Say every request arrives
- *   within [slot + a, slot + a + V] for some a. A server window (x, x + duration] then holds
- *   requests whose slots lie in (x - a - V, x + duration - a], an interval of duration + V,
- *   which holds at most ceil((duration + V) / T) slots: no more than `count` while
- *   V <= margin (safety and rateFactor <= 1 only widen T). The limiter enforces its own
- *   part of V, the lateness bound (by default 40 % of the budget), and assumes the rest
- *   for delivery; a window fuller than that is answered with a 429 (below). The margin is
- *   a time, not a fraction: 25 ms is 2.4 % of a 1 s window and 0.25 % of SignalWire's
- *   10 s one.
- * - A 429 starts an episode for the whole space: a pause (Retry-After, else an adaptive
- *   backoff doubling per consecutive episode) that the script honours, and a lower rate
- *   factor (x0.97, additive recovery from the end of the pause), both in Redis. The
- *   decrease is small because the schedule already keeps within the limit: a 429 means a
- *   few requests too many in one window (jitter beyond the budget), and the pause, not the
- *   decrease, is what the server asked for; episodes that keep coming compound it. 429s
- *   answered during a pause came from requests sent before it and do not start another
- *   episode: without that rule, the dozens of requests in flight when the server starts
- *   refusing would compound the decrease dozens of times.
- * - Headers: a server limit lower than the configured count is adopted for
- *   `serverLimitTtlMs` (longer if seen again). `remaining: 0` pauses until the reset only
- *   when the server's limit is far below the configured count (it counts another, longer
- *   window, which this schedule does not respect). At or below the server's limit it is
- *   what a sliding window looks like at the limit: full now, with its oldest request
- *   leaving by the time the next slot comes; pausing until a reset given in whole seconds
- *   cost up to a second of nothing. Both are compared with what this process already knows
- *   before touching Redis.
- *
- * Differences from the first sketch, and why: the schedule is never moved backwards (a
- * process that did not hear of a pause may still use its reserved slots, and moving TAT
- * back would hand the same time out twice); pauses are announced on pub/sub so that other
- * processes drop reserved permits inside the pause at once instead of at their next
- * reservation, comparing Redis times (exact) rather than local estimates; Redis time is
- * mapped to local time with bounds intersected over successive round trips, because a
- * busy event loop reads some replies late and one round trip alone would then leave the
- * first permits of a batch no window of use at all (at 200/s under load this alone
- * dropped 5-9% of the permits); a permit due in under a millisecond waits for a 1 ms timer
- * instead of spinning on setImmediate, which at 1,380/s burnt most of a core and starved
- * the event loop; and the margin, once a fixed fraction (0.985) that covered only the
- * limiter's own lateness, is now a time covering delivery jitter too (at 1,380/s that
- * fraction let 1-3 % too many requests into the busiest window at the server).
+ * - Redis keeps, per window, a list of grants (src/worker/lua/rate-limit.ts). One Lua call
+ *   grants a process up to as many permits as it has callers waiting (`maxBatch` at most),
+ *   at Redis `TIME`, in every window at once, or says when the next permit frees. Grants
+ *   within a five-hundredth of the window are merged into one entry stamped with the
+ *   newest of them, so memory stays bounded (about 500 short entries per window) and a
+ *   merged grant is only ever counted longer than its own time, never shorter.
+ * - Why these lists and not a sorted set of every request: measured at 13,800/10 s
+ *   (`npx tsx scripts/bench/limiter-store.ts`, docs/benchmarks.md), a sorted set with one
+ *   member per request holds the whole count (13,800 members, about 1 MB) and costs a
+ *   ZADD per permit; the bucketed list stays under 30 KB and costs one LSET/RPUSH per
+ *   reservation, for at most 0.2 % of a window's time lost to bucketing.
+ * - A process uses a granted permit only within `maxLatenessMs` of its Redis time (the
+ *   RedisClock maps Redis time to local time with bounds that hold); later ones are
+ *   dropped, not saved up. So a request's start is at most that much after the time its
+ *   grant was counted at, and a server counting arrivals sees a window hold at most
+ *   `count` requests as long as delivery varies by no more than the margin's remaining
+ *   share. The margin is a time (25 ms by default), not a fraction of the rate.
+ * - A margin that learns: a 429 starting a new episode while every window's own count over
+ *   its duration is within its count means the server counted differently from us
+ *   (delivery jitter beyond the margin, another client of the account): the space's margin
+ *   doubles, up to `maxMarginMs`, logged and recorded (`confbulk_rate_limit_margin_ms`).
+ *   Successes, reported by every process with its next reservation (no extra Redis call),
+ *   narrow it back with a half-life of `marginHalfLife` successes, never below `jitterMs`.
+ * - A 429 also pauses the whole space (Retry-After, else an adaptive backoff doubling per
+ *   consecutive episode) and lowers every window's count by `decreaseFactor`, recovering
+ *   linearly; 429s answered during a pause belong to requests sent before it and start no
+ *   episode. Pauses are announced on pub/sub so that other processes drop held permits.
+ * - Headers (server-headers.ts): a lower server limit is adopted for the window it fits;
+ *   `remaining: 0` pauses until the reset only when the server counts a far lower limit
+ *   (another, longer window).
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -69,13 +45,13 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { RateLimitInfo } from '../signalwire/types.js';
 import { RateLimiterClosedError } from './rate-limiter/errors.js';
 import {
-  marginMs,
   resolveOptions,
   type RateLimiterOptions,
   type ResolvedRateLimiterOptions,
 } from './rate-limiter/options.js';
-import { PermitBook } from './rate-limiter/permit-book.js';
+import { PermitPool } from './rate-limiter/permit-pool.js';
 import { RedisClock } from './rate-limiter/redis-clock.js';
+import { ServerHeaders } from './rate-limiter/server-headers.js';
 import { parsePauseMessage, RateLimitStore, type Reservation } from './rate-limiter/store.js';
 
 export type { RateLimiterOptions } from './rate-limiter/options.js';
@@ -84,9 +60,9 @@ export { RateLimiterClosedError, RATE_LIMITER_CLOSED_MESSAGE } from './rate-limi
 export interface RateLimiterStats {
   /** Permits handed to callers. */
   granted: number;
-  /** Permits reserved in Redis by this process. */
+  /** Permits granted by Redis to this process. */
   reserved: number;
-  /** Reserved permits not used in time, or voided by a pause. */
+  /** Granted permits not used in time, or voided by a pause. */
   dropped: number;
   /** Reservations (Redis round trips for permits). */
   reserveCalls: number;
@@ -94,32 +70,30 @@ export interface RateLimiterStats {
   redisCalls: number;
   /** Callers waiting for a permit now. */
   waiting: number;
-  /** Rate factor last seen, 1 = the configured rate (less the margin). */
+  /** Rate factor last seen, 1 = the configured counts. */
   rateFactor: number;
-  /** Distance between slots of the space's schedule (ms), as last reserved or configured. */
-  intervalMs: number;
+  /** Margin last seen (ms). */
+  marginMs: number;
   /** Redis time (epoch ms) until which the space is paused, as last seen; 0 = never paused. */
   pausedUntil: number;
-  /** A lower count learned from the server's headers and in force, if any. */
-  serverCount: number | undefined;
 }
 
 export interface RateLimiter {
   readonly space: string;
   /**
    * Resolves when the caller may send one request, with the ms it waited. Rejects with
-   * `signal.reason` when aborted (its permit goes to the next caller or is dropped), and
-   * with a RateLimiterClosedError when the limiter is closed.
+   * `signal.reason` when aborted, and with a RateLimiterClosedError when closed.
    */
   acquire(signal?: AbortSignal): Promise<number>;
   /**
    * A 429 was answered: pauses the whole space for `retryAfterMs` (else an adaptive
-   * backoff) and lowers its rate. Never rejects; Redis errors are logged.
+   * backoff), lowers its rate, and widens its margin when its own counts were within the
+   * limit. Never rejects; Redis errors are logged.
    */
   onRateLimited(retryAfterMs?: number): Promise<void>;
   /** Learns from a response's rate-limit headers. Cheap when nothing changes. Never rejects. */
   observe(info: RateLimitInfo): Promise<void>;
-  /** A request succeeded: ends a streak of 429 episodes (one Redis call per streak). */
+  /** A request succeeded: counted locally, reported with the next reservation. */
   onSuccess(): void;
   stats(): RateLimiterStats;
   /** Rejects waiting callers with RateLimiterClosedError. Idempotent. */
@@ -141,27 +115,25 @@ class RedisRateLimiter implements RateLimiter {
   readonly space: string;
   private readonly o: ResolvedRateLimiterOptions;
   private readonly store: RateLimitStore;
+  private readonly headers: ServerHeaders;
   private readonly log: Logger;
   /** Insertion-ordered: FIFO with O(1) removal of an aborted waiter. */
   private readonly waiters = new Set<Waiter>();
-  private readonly book = new PermitBook();
+  private readonly pool = new PermitPool();
   private readonly clock = new RedisClock();
   private readonly pending = new Set<Promise<unknown>>();
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
   private reserving = false;
+  /** Timer until the next permit may be free (window full or paused), or a retry. */
+  private timer: NodeJS.Timeout | undefined;
   /** Delay of the last retry after a failed reservation; 0 after a success. */
   private retryDelay = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Successes not reported to Redis yet. */
+  private successes = 0;
+  private counts = { granted: 0, reserved: 0, reserveCalls: 0, redisCalls: 0 };
+  private seen = { factor: 1, pausedUntil: 0, streak: 0, marginMs: 0 };
   /** Local (performance.now) time until which the space is known to be paused. */
   private localPausedUntil = 0;
-  private interval: number;
-  private counts = { granted: 0, reserved: 0, reserveCalls: 0, redisCalls: 0 };
-  private seen = { factor: 1, pausedUntil: 0, streak: 0 };
-  private serverCount: number | undefined;
-  private serverCountSentAt = -Infinity;
-  private warnedLowLimit = false;
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel === this.store.channel) this.onPauseMessage(message);
   };
@@ -174,8 +146,9 @@ class RedisRateLimiter implements RateLimiter {
       space: this.space,
     });
     this.store = new RateLimitStore(this.o.redis, this.o);
-    const { limit, safety } = this.o;
-    this.interval = (limit.durationMs + marginMs(this.o)) / (limit.count * safety);
+    this.headers = new ServerHeaders(this.o, this.log);
+    this.seen.marginMs = this.o.jitterMs;
+    this.o.metrics?.rateLimitMargin.set({ space: this.space }, this.o.jitterMs);
     if (this.o.subscriber) this.subscribe(this.o.subscriber);
   }
 
@@ -205,21 +178,31 @@ class RedisRateLimiter implements RateLimiter {
     this.o.metrics?.rateLimited.inc({ space: this.space });
     if (this.closed) return;
     const retry =
-      retryAfterMs === undefined ? undefined : clamp(retryAfterMs, 0, this.o.maxPauseMs);
+      retryAfterMs === undefined
+        ? undefined
+        : Math.min(Math.max(retryAfterMs, 0), this.o.maxPauseMs);
     const now = performance.now();
     // Already paused: this answer belongs to a request sent before the pause.
-    const until = now + (retry ?? 0);
-    if (now < this.localPausedUntil && until <= this.localPausedUntil) return;
+    if (now < this.localPausedUntil && now + (retry ?? 0) <= this.localPausedUntil) return;
     this.pauseLocally(now + (retry ?? this.o.backoffBaseMs));
     const r = await this.call(this.store.rateLimited(retry));
     if (!r) return;
     this.learnPause(r.pausedUntil, r.nowMs, performance.now());
     this.seen.factor = r.factor;
     this.seen.streak = r.streak;
+    this.learnMargin(r.marginMs);
+    if (r.widened) this.o.metrics?.rateLimitMarginWidened.inc({ space: this.space });
     if (r.newEpisode) {
       this.log.warn(
-        { pauseMs: Math.round(r.pausedUntil - r.nowMs), rateFactor: r.factor, streak: r.streak },
-        'rate limited (429): pausing the space and slowing it down',
+        {
+          pauseMs: Math.round(r.pausedUntil - r.nowMs),
+          rateFactor: r.factor,
+          streak: r.streak,
+          ...(r.widened && { marginMs: Math.round(r.marginMs) }),
+        },
+        r.widened
+          ? 'rate limited (429) while within the limit by our own counts: pausing the space and widening its margin'
+          : 'rate limited (429): pausing the space and slowing it down',
       );
     }
     this.pump();
@@ -228,49 +211,38 @@ class RedisRateLimiter implements RateLimiter {
   async observe(info: RateLimitInfo): Promise<void> {
     if (this.closed) return;
     const now = performance.now();
-    const pauseMs = this.pauseFrom(info, now);
-    const serverCount = this.serverCountFrom(info, now);
-    if (pauseMs < 0 && serverCount < 0) return;
-    if (pauseMs >= 0) this.pauseLocally(now + pauseMs);
-    if (serverCount >= 0) {
-      this.serverCount = serverCount > 0 ? serverCount : undefined;
-      this.serverCountSentAt = now;
-      this.log.info(
-        { serverCount: this.serverCount ?? this.o.limit.count },
-        'server limit learnt from headers',
-      );
-    }
-    const r = await this.call(this.store.observe(pauseMs, serverCount));
+    const change = this.headers.learn(info, now, this.localPausedUntil);
+    if (!change) return;
+    if (change.pauseMs >= 0) this.pauseLocally(now + change.pauseMs);
+    const r = await this.call(
+      this.store.observe(change.pauseMs, change.serverCount, change.windowMs),
+    );
     if (r) this.learnPause(r.pausedUntil, r.nowMs, performance.now());
     this.pump();
   }
 
   onSuccess(): void {
-    if (this.seen.streak <= 0 || this.closed) return;
-    this.seen.streak = 0;
-    void this.call(this.store.succeeded());
+    this.successes += 1;
   }
 
   stats(): RateLimiterStats {
     return {
       ...this.counts,
-      dropped: this.book.dropped,
+      dropped: this.pool.dropped,
       waiting: this.waiters.size,
       rateFactor: this.seen.factor,
-      intervalMs: this.interval,
+      marginMs: this.seen.marginMs,
       pausedUntil: this.seen.pausedUntil,
-      serverCount: this.serverCount,
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.clearTimer();
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.timer);
     const error = new RateLimiterClosedError(this.space);
     for (const w of this.waiters) this.release(w).reject(error);
-    this.book.clear();
+    this.pool.clear();
     const sub = this.o.subscriber;
     if (sub) {
       sub.removeListener('message', this.onMessage);
@@ -280,17 +252,16 @@ class RedisRateLimiter implements RateLimiter {
     this.log.info({ stats: this.stats() }, 'rate limiter closed');
   }
 
-  /** Hands due permits to waiters in FIFO order, then arms the timer and reserves more. */
+  /** Hands held permits to waiters in FIFO order, then reserves for the rest. */
   private pump(): void {
     if (this.closed) return;
     const now = performance.now();
     for (const w of this.waiters) {
-      if (!this.book.take(now)) break;
+      if (!this.pool.take(now)) break;
       this.grant(w, now);
     }
-    this.book.dropLate(now);
-    this.arm(now);
-    this.reserveIfNeeded(now);
+    this.pool.dropLate(now);
+    this.reserveIfNeeded();
   }
 
   private grant(w: Waiter, now: number): void {
@@ -307,119 +278,73 @@ class RedisRateLimiter implements RateLimiter {
     return w;
   }
 
-  /**
-   * One timer for the next permit. Timers have 1 ms granularity and may fire early (libuv's
-   * cached clock), so a permit due in under 1 ms waits 1 ms rather than spinning: that
-   * lateness is far inside the bound, and spinning would burn a core at high rates.
-   */
-  private arm(now: number): void {
-    const at = this.waiters.size > 0 ? this.book.nextAt() : undefined;
-    if (at === undefined) return this.clearTimer();
-    if (this.timer && at >= this.timerAt) return;
-    this.clearTimer();
-    this.timerAt = at;
-    this.timer = setTimeout(this.onTimer, Math.max(1, at - now));
-  }
-
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    this.pump();
-  };
-
-  private clearTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
-  }
-
-  /**
-   * Reserves for uncovered waiters, at most one batch at a time, and only when the permits
-   * already reserved run out within one batch length (so the schedule stays booked).
-   */
-  private reserveIfNeeded(now: number): void {
-    if (this.reserving || this.retryTimer) return;
-    const uncovered = this.waiters.size - this.book.size;
+  /** One reservation at a time, for the waiters the held permits do not cover. */
+  private reserveIfNeeded(): void {
+    if (this.reserving || this.timer) return;
+    const uncovered = this.waiters.size - this.pool.size;
     if (uncovered <= 0) return;
-    const last = this.book.lastAt();
-    if (last !== undefined && last - now > this.o.maxBatchMs) return;
-    const n = Math.min(uncovered, Math.max(1, Math.floor(this.o.maxBatchMs / this.interval)));
+    const n = Math.min(uncovered, this.o.maxBatch);
+    const successes = this.successes;
+    this.successes = 0;
     this.reserving = true;
     this.counts.reserveCalls += 1;
     const before = performance.now();
-    void this.track(this.store.reserve(n)).then(
-      (r) => this.onReserved(r, n, before),
-      (err: unknown) => this.onReserveFailed(err),
+    void this.track(this.store.reserve(n, successes)).then(
+      (r) => this.onReserved(r, before),
+      (err: unknown) => this.onReserveFailed(err, successes),
     );
   }
 
-  private onReserved(r: Reservation, n: number, before: number): void {
+  private onReserved(r: Reservation, before: number): void {
     this.reserving = false;
     this.retryDelay = 0;
     if (this.closed) return;
     const after = performance.now();
-    this.counts.reserved += n;
-    this.interval = r.intervalMs;
+    this.clock.sample(r.nowMs, before, after);
+    this.counts.reserved += r.granted;
     this.seen.factor = r.factor;
     this.seen.streak = r.streak;
-    const slot = r.nowMs + r.delayMs;
-    this.clock.sample(r.nowMs, before, after);
-    const local = this.clock.toLocal(slot, (n - 1) * r.intervalMs);
-    const latest = local.notAfter + this.o.maxLatenessMs;
-    this.book.add(slot, local.notBefore, latest, r.intervalMs, n);
-    // A pause learnt since this reservation left may void the start of it.
+    this.learnMargin(r.marginMs);
     this.learnPause(r.pausedUntil, r.nowMs, after);
-    this.book.dropBefore(this.seen.pausedUntil);
+    const deadline = this.clock.toLocal(r.nowMs).notAfter + this.o.maxLatenessMs;
+    this.pool.add(r.granted, deadline, r.nowMs);
+    if (r.retryInMs >= 0) {
+      // A window is full (or the space paused): come back when a permit frees, not before.
+      const at = this.clock.toLocal(r.nowMs + r.retryInMs).notBefore;
+      this.wakeAt(Math.max(0, at - after));
+    }
     this.pump();
   }
 
-  private onReserveFailed(err: unknown): void {
+  private onReserveFailed(err: unknown, successes: number): void {
     this.reserving = false;
+    this.successes += successes;
     if (this.closed) return;
-    const delay = clamp(this.retryDelay * 2, RETRY_MIN_MS, RETRY_MAX_MS);
+    const delay = Math.min(Math.max(this.retryDelay * 2, RETRY_MIN_MS), RETRY_MAX_MS);
     this.log.warn({ err, retryInMs: delay }, 'reserving rate-limit permits failed; retrying');
     this.retryDelay = delay;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.pump();
-    }, delay);
+    this.wakeAt(delay);
   }
 
   /**
-   * An exhausted window of a server counting fewer requests than this schedule sends: pause
-   * until its reset, when that is later than what we know. At or below the server's limit,
-   * `remaining: 0` is no reason to pause (see the module comment).
+   * Pumps again after `ms`. Timers have 1 ms granularity and may fire early (libuv's
+   * cached clock); an early wake-up costs one reservation that grants nothing.
    */
-  private pauseFrom(info: RateLimitInfo, now: number): number {
-    if (info.remaining !== 0 || info.resetAt === undefined) return -1;
-    if (info.limit === undefined || !this.countsAnotherWindow(info.limit)) return -1;
-    const ms = Math.min(info.resetAt - Date.now(), this.o.maxPauseMs);
-    return ms > 0 && now + ms > this.localPausedUntil + 1 ? ms : -1;
+  private wakeAt(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
   }
 
-  /** A server limit so far below the configured count that it must count another window. */
-  private countsAnotherWindow(limit: number): boolean {
-    return Math.floor(limit) < this.o.limit.count * this.o.minRateFactor;
-  }
-
-  /** A server count to record (> 0), to forget (0), or nothing to do (-1). */
-  private serverCountFrom(info: RateLimitInfo, now: number): number {
-    const limit = info.limit;
-    if (limit === undefined || !Number.isFinite(limit) || limit < 1) return -1;
-    const count = Math.floor(limit);
-    if (count >= this.o.limit.count) return this.serverCount === undefined ? -1 : 0;
-    if (this.countsAnotherWindow(count)) {
-      if (!this.warnedLowLimit) {
-        this.warnedLowLimit = true;
-        this.log.warn(
-          { serverLimit: count, configured: this.o.limit.count },
-          'ignoring a server limit far below the configured count: it likely counts another window',
-        );
-      }
-      return -1;
-    }
-    const fresh = now - this.serverCountSentAt < this.o.serverLimitTtlMs / 2;
-    return count === this.serverCount && fresh ? -1 : count;
+  private learnMargin(marginMs: number): void {
+    if (marginMs === this.seen.marginMs) return;
+    this.seen.marginMs = marginMs;
+    this.o.metrics?.rateLimitMargin.set({ space: this.space }, marginMs);
   }
 
   /** A pause known before Redis replied: only spares further Redis calls about it. */
@@ -427,17 +352,13 @@ class RedisRateLimiter implements RateLimiter {
     if (until > this.localPausedUntil) this.localPausedUntil = until;
   }
 
-  /**
-   * A pause in Redis time: voids reserved permits by their exact slots, and keeps a local
-   * estimate of its end (mapped at `localNow`) to spare Redis calls about it.
-   */
+  /** A pause in Redis time: voids held permits granted before its end. */
   private learnPause(pausedUntil: number, redisNow: number, localNow: number): void {
     if (pausedUntil > this.seen.pausedUntil) {
       this.seen.pausedUntil = pausedUntil;
-      this.book.dropBefore(pausedUntil);
+      this.pool.dropBefore(pausedUntil);
     }
-    const localUntil = localNow + (pausedUntil - redisNow);
-    if (localUntil > this.localPausedUntil) this.localPausedUntil = localUntil;
+    this.pauseLocally(localNow + (pausedUntil - redisNow));
   }
 
   private onPauseMessage(message: string): void {
@@ -474,10 +395,6 @@ class RedisRateLimiter implements RateLimiter {
     promise.then(forget, forget);
     return promise;
   }
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
 }
 
 /** Creates the rate limiter of one space. @throws TypeError naming a bad option. */

@@ -173,7 +173,7 @@ class Runtime implements WorkerRuntime {
     const limiter = createRateLimiter({
       ...common,
       subscriber: this.#subscriber,
-      limit: getSpace(config, space).rateLimit,
+      limits: getSpace(config, space).rateLimits,
       jitterMs: config.rateJitterMs,
     });
     const circuit = createCircuitBreaker({

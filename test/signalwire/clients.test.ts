@@ -14,7 +14,7 @@ function space(name: string, spaceUrl = 'https://example.signalwire.com'): Space
     spaceUrl,
     projectId: `project-${name}`,
     apiToken: `token-of-${name}`,
-    rateLimit: DEFAULTS.rateLimit,
+    rateLimits: DEFAULTS.rateLimits,
   };
 }
 
@@ -109,7 +109,7 @@ describe('SignalWireClients', () => {
       destination: { write: (l: string) => void lines.push(l) },
     });
     const clients = new SignalWireClients(
-      configWith({ ...mockSpaceProfile(mock, account, 'mock'), rateLimit: DEFAULTS.rateLimit }),
+      configWith({ ...mockSpaceProfile(mock, account, 'mock'), rateLimits: DEFAULTS.rateLimits }),
       { logger },
     );
     try {

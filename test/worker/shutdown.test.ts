@@ -38,7 +38,7 @@ describe('worker runtime shutdown', () => {
                 'default',
                 {
                   ...s.config.spaces.get('default')!,
-                  rateLimit: { count: 1000, durationMs: 1000 },
+                  rateLimits: [{ count: 1000, durationMs: 1000 }],
                 },
               ],
             ]),

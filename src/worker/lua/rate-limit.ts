@@ -1,106 +1,236 @@
 /**
- * Lua of the per-space rate limiter (see src/worker/rate-limiter.ts for the design).
+ * Lua of the per-space sliding-window rate limiter (design: src/worker/rate-limiter.ts).
  *
- * State of one space, in one hash:
- *   tat              theoretical arrival time: the slot after the last one handed out (ms)
- *   pausedUntil      no slot starts before this (429, Retry-After, exhausted headers)
- *   factor, factorAt rate factor after the last 429 episode and when it was set; it
- *                    recovers linearly from the end of that episode's pause
- *   streak           consecutive 429 episodes (reset by the first success after one)
- *   serverCount, serverCountUntil   a lower count learned from the server's headers
- * Times are Redis `TIME` in fractional milliseconds, so process clocks never matter.
- * Numbers are returned as strings because Lua numbers become integer replies.
+ * Keys of one space (built in src/worker/rate-limiter/keys.ts, all passed in KEYS):
+ *   KEYS[1]           state hash:
+ *     pausedUntil        no permit is granted before this (429, Retry-After, exhausted headers)
+ *     factor, factorAt   rate factor after the last 429 episode and when it was set; it
+ *                        recovers linearly from the end of that episode's pause
+ *     streak             consecutive 429 episodes (reset by the first success reported after)
+ *     margin             current margin (ms); widened by unexplained 429s, narrowed by successes
+ *     serverCount, serverWindow, serverCountUntil   a lower count learnt from the server's
+ *                        headers, for the window of that duration (ms)
+ *     n:<duration>       permits recorded in that window's list (its running total)
+ *   KEYS[2..1+W]      one list per window, oldest first, of "<time> <count>" entries: `count`
+ *                     permits granted, the latest of them at Redis time `time`. A grant
+ *                     within `bucket` ms of the newest entry is merged into it, moving its
+ *                     time forward (never back, so a merged permit is only ever counted
+ *                     longer than it needs to be). A list holds at most
+ *                     (duration + margin) / bucket + 1 entries: memory is bounded.
+ * Window i allows a grant at `now` while fewer than count_i x factor permits were recorded in
+ * (now - duration_i - margin, now]. Times are Redis `TIME` in fractional ms, so process
+ * clocks never matter. Numbers are returned as strings (Lua numbers become integer replies).
+ *
+ * ARGV of reserve and rate-limited end with the windows: W, then count_i, duration_i and
+ * bucket_i for each window, in the order of KEYS[2..].
  */
 import { LuaScript } from './script.js';
 
-/** Shared prologue: `now` and the rate factor recovered up to `now`. */
-const NOW = `
+/**
+ * Shared prologue: `now`, the windows from ARGV (starting at index `first`), the rate factor
+ * recovered up to `now`, and the list helpers.
+ */
+const PROLOGUE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local state = KEYS[1]
+local function ms(x) return string.format('%.4f', x) end
+local function windowsFrom(first)
+  local w = {}
+  for i = 1, tonumber(ARGV[first]) do
+    local a = first + 1 + (i - 1) * 3
+    w[i] = { key = KEYS[1 + i], count = tonumber(ARGV[a]), duration = tonumber(ARGV[a + 1]),
+      bucket = tonumber(ARGV[a + 2]), field = 'n:' .. ARGV[a + 1] }
+  end
+  return w
+end
 local function recovered(factor, factorAt, paused, perSecond)
   if factor >= 1 then return 1 end
   local since = now - math.max(factorAt, paused)
   if since <= 0 then return factor end
   return math.min(1, factor + perSecond * since / 1000)
 end
-local function ms(x) return string.format('%.4f', x) end
+local function entry(e)
+  local at, c = string.match(e, '^(%S+) (%S+)$')
+  return tonumber(at), tonumber(c)
+end
+-- Drops the entries of window w at or before horizon; returns its running total.
+local function trim(w, horizon)
+  local len = redis.call('LLEN', w.key)
+  local total = tonumber(redis.call('HGET', state, w.field))
+  if len == 0 then
+    total = 0
+  elseif total == nil then
+    total = 0
+    for _, e in ipairs(redis.call('LRANGE', w.key, 0, -1)) do
+      local _, c = entry(e)
+      total = total + c
+    end
+  end
+  while len > 0 do
+    local at, c = entry(redis.call('LINDEX', w.key, 0))
+    if at > horizon then break end
+    redis.call('LPOP', w.key)
+    total = total - c
+    len = len - 1
+  end
+  redis.call('HSET', state, w.field, total)
+  return total
+end
+-- Permits of window w granted at or before 'before' (walking from the oldest), and the
+-- time of the entry after which at least 'need' of them are counted (nil if fewer).
+local function oldest(w, before, need)
+  local sum, i = 0, 0
+  while true do
+    local e = redis.call('LINDEX', w.key, i)
+    if not e then return sum, nil end
+    local at, c = entry(e)
+    if before and at > before then return sum, nil end
+    sum = sum + c
+    if need and sum >= need then return sum, at end
+    i = i + 1
+  end
+end
 `;
 
 /**
- * reserve: hands out `n` consecutive slots, T = (duration + margin) / (count x safety x
- * factor) apart, with zero burst.
+ * reserve: grants up to `n` permits now, as many as every window has room for.
  *
- * KEYS[1] state hash
+ * KEYS[1] state hash; KEYS[2..1+W] window lists
  * ARGV[1] n, permits wanted (>= 1)
- * ARGV[2] configured count
- * ARGV[3] configured duration (ms)
- * ARGV[4] safety factor (0 < safety <= 1)
- * ARGV[5] recovery of the rate factor per second, as a fraction of the configured rate
- * ARGV[6] state TTL (ms) beyond the last slot handed out
- * ARGV[7] margin (ms): room per window for late grants and delivery jitter
- * Returns { delay of the first slot from now, interval T, now, pausedUntil, factor, streak }
+ * ARGV[2] successes this process saw since its last report (narrow the margin, end a streak)
+ * ARGV[3] base margin (ms)
+ * ARGV[4] successes over which a widened margin halves its distance to the base
+ * ARGV[5] recovery of the rate factor per second
+ * ARGV[6] state TTL (ms) beyond the longest window (lists keep theirs for one window + 1 s)
+ * ARGV[7] W, then count, duration (ms), bucket (ms) per window
+ * Returns { granted, ms until a permit may be free (-1 when all n were granted), now,
+ *   pausedUntil, margin, factor, streak }
  */
 export const reserveScript = new LuaScript(
   'ratelimit-reserve',
-  `${NOW}
+  `${PROLOGUE}
 local n = tonumber(ARGV[1])
-local count = tonumber(ARGV[2])
-local duration = tonumber(ARGV[3])
-local safety = tonumber(ARGV[4])
+local successes = tonumber(ARGV[2])
+local base = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[6])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'pausedUntil', 'factor', 'factorAt',
-  'serverCount', 'serverCountUntil', 'streak')
-local tat = tonumber(s[1]) or 0
-local paused = tonumber(s[2]) or 0
-local factor = recovered(tonumber(s[3]) or 1, tonumber(s[4]) or 0, paused, tonumber(ARGV[5]))
-local serverCount = tonumber(s[5])
-if serverCount and serverCount < count and (tonumber(s[6]) or 0) > now then
-  count = serverCount
+local windows = windowsFrom(7)
+local s = redis.call('HMGET', state, 'pausedUntil', 'factor', 'factorAt', 'streak', 'margin',
+  'serverCount', 'serverWindow', 'serverCountUntil')
+local paused = tonumber(s[1]) or 0
+local factor = recovered(tonumber(s[2]) or 1, tonumber(s[3]) or 0, paused, tonumber(ARGV[5]))
+local streak = tonumber(s[4]) or 0
+local margin = math.max(base, tonumber(s[5]) or base)
+if successes > 0 then
+  if streak > 0 then
+    streak = 0
+    redis.call('HSET', state, 'streak', 0)
+  end
+  if margin > base then
+    margin = base + (margin - base) * 0.5 ^ (successes / tonumber(ARGV[4]))
+    if margin - base < 0.01 then margin = base end
+    redis.call('HSET', state, 'margin', margin)
+  end
 end
-local interval = (duration + tonumber(ARGV[7])) / (count * safety * factor)
-local start = math.max(tat, now, paused)
-local newTat = start + n * interval
-redis.call('HSET', KEYS[1], 'tat', newTat)
-redis.call('PEXPIRE', KEYS[1], math.ceil(newTat - now + ttl))
-return { ms(start - now), string.format('%.6f', interval), ms(now), ms(paused),
-  string.format('%.6f', factor), s[7] or '0' }
+local serverCount = tonumber(s[6])
+if serverCount and (tonumber(s[8]) or 0) <= now then serverCount = nil end
+local granted = n
+local longest = 0
+for _, w in ipairs(windows) do
+  local limit = math.max(1, math.floor(w.count * factor))
+  if serverCount and tonumber(s[7]) == w.duration and serverCount < limit then
+    limit = serverCount
+  end
+  w.limit = limit
+  w.width = w.duration + margin
+  w.total = trim(w, now - w.width)
+  granted = math.min(granted, math.max(0, limit - w.total))
+  longest = math.max(longest, w.width)
+end
+if now < paused then granted = 0 end
+if granted > 0 then
+  for _, w in ipairs(windows) do
+    local tail = redis.call('LINDEX', w.key, -1)
+    local at, c = nil, 0
+    if tail then at, c = entry(tail) end
+    if at and now - at < w.bucket then
+      redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + granted))
+    else
+      redis.call('RPUSH', w.key, ms(now) .. ' ' .. granted)
+    end
+    w.total = w.total + granted
+    redis.call('HSET', state, w.field, w.total)
+    redis.call('PEXPIRE', w.key, math.ceil(w.width + 1000))
+  end
+end
+redis.call('PEXPIRE', state, math.ceil(math.max(paused - now, 0) + longest + ttl))
+local retry = -1
+if granted < n then
+  retry = math.max(0, paused - now)
+  for _, w in ipairs(windows) do
+    if w.total >= w.limit then
+      local _, at = oldest(w, nil, w.total - w.limit + 1)
+      if at then retry = math.max(retry, at + w.width - now) end
+    end
+  end
+end
+return { tostring(granted), ms(retry), ms(now), ms(paused), ms(margin),
+  string.format('%.6f', factor), tostring(streak) }
 `,
-  1,
+  -1,
 );
 
 /**
  * rate-limited: a 429 was answered. Starts a new episode (pause, slower rate, longer
  * adaptive backoff) unless the space is already paused, in which case the 429 belongs to a
- * request sent before the pause and only a longer Retry-After extends it.
+ * request sent before the pause and only a longer Retry-After extends it. A new episode
+ * while every window's own count over its duration (margin left out) is within its limit
+ * means the server counted differently (delivery jitter beyond the margin, another client
+ * of the account): the margin doubles, up to its bound.
  *
- * KEYS[1] state hash
+ * KEYS[1] state hash; KEYS[2..1+W] window lists
  * ARGV[1] Retry-After in ms, or -1 for the adaptive backoff
  * ARGV[2] first adaptive backoff (ms)
  * ARGV[3] longest adaptive backoff (ms)
- * ARGV[4] multiplicative decrease of the rate factor (e.g. 0.8)
+ * ARGV[4] multiplicative decrease of the rate factor (e.g. 0.97)
  * ARGV[5] lowest rate factor
  * ARGV[6] recovery of the rate factor per second
- * ARGV[7] state TTL (ms) beyond the pause
- * ARGV[8] pub/sub channel told about the pause
- * Returns { pausedUntil, now, factor, streak, 1 when a new episode began else 0 }
+ * ARGV[7] pub/sub channel told about the pause
+ * ARGV[8] base margin (ms)
+ * ARGV[9] widest margin (ms)
+ * ARGV[10] W, then count, duration (ms), bucket (ms) per window
+ * Returns { pausedUntil, now, factor, streak, 1 when a new episode began else 0, margin,
+ *   1 when the margin was widened else 0 }
  */
 export const rateLimitedScript = new LuaScript(
   'ratelimit-429',
-  `${NOW}
+  `${PROLOGUE}
 local retryAfter = tonumber(ARGV[1])
-local ttl = tonumber(ARGV[7])
-local s = redis.call('HMGET', KEYS[1], 'pausedUntil', 'factor', 'factorAt', 'streak')
+local base = tonumber(ARGV[8])
+local windows = windowsFrom(10)
+local s = redis.call('HMGET', state, 'pausedUntil', 'factor', 'factorAt', 'streak', 'margin')
 local paused = tonumber(s[1]) or 0
 local factor = recovered(tonumber(s[2]) or 1, tonumber(s[3]) or 0, paused, tonumber(ARGV[6]))
 local streak = tonumber(s[4]) or 0
-local episode = 0
+local margin = math.max(base, tonumber(s[5]) or base)
+local episode, widened = 0, 0
 if now < paused then
   if retryAfter >= 0 and now + retryAfter > paused then
     paused = now + retryAfter
-    redis.call('HSET', KEYS[1], 'pausedUntil', paused)
+    redis.call('HSET', state, 'pausedUntil', paused)
   end
 else
   episode = 1
+  local within = true
+  for _, w in ipairs(windows) do
+    local total = trim(w, now - w.duration - margin)
+    local older = oldest(w, now - w.duration, nil)
+    if total - older > math.max(1, math.floor(w.count * factor)) then within = false end
+  end
+  if within then
+    margin = math.min(tonumber(ARGV[9]), margin * 2)
+    widened = 1
+  end
   streak = streak + 1
   local pause = retryAfter
   if pause < 0 then
@@ -108,16 +238,17 @@ else
   end
   paused = now + pause
   factor = math.max(tonumber(ARGV[5]), factor * tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'pausedUntil', paused, 'factor', factor, 'factorAt', now,
-    'streak', streak)
+  redis.call('HSET', state, 'pausedUntil', paused, 'factor', factor, 'factorAt', now,
+    'streak', streak, 'margin', margin)
 end
-if redis.call('PTTL', KEYS[1]) < paused - now + ttl then
-  redis.call('PEXPIRE', KEYS[1], math.ceil(paused - now + ttl))
+if redis.call('PTTL', state) < paused - now then
+  redis.call('PEXPIRE', state, math.ceil(paused - now + 3600000))
 end
-redis.call('PUBLISH', ARGV[8], 'pause ' .. ms(paused) .. ' ' .. ms(now))
-return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), tostring(episode) }
+redis.call('PUBLISH', ARGV[7], 'pause ' .. ms(paused) .. ' ' .. ms(now))
+return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), tostring(episode),
+  ms(margin), tostring(widened) }
 `,
-  1,
+  -1,
 );
 
 /**
@@ -126,53 +257,35 @@ return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), t
  * KEYS[1] state hash
  * ARGV[1] pause for this many ms from now, or -1
  * ARGV[2] server count to adopt, 0 to forget an adopted one, or -1 to leave it
- * ARGV[3] how long an adopted server count holds (ms)
- * ARGV[4] state TTL (ms) beyond the pause
- * ARGV[5] pub/sub channel told about a pause
+ * ARGV[3] duration (ms) of the window the server count applies to
+ * ARGV[4] how long an adopted server count holds (ms)
+ * ARGV[5] state TTL (ms) beyond the pause
+ * ARGV[6] pub/sub channel told about a pause
  * Returns { pausedUntil, now }
  */
 export const observeScript = new LuaScript(
   'ratelimit-observe',
-  `${NOW}
+  `${PROLOGUE}
 local pauseMs = tonumber(ARGV[1])
 local serverCount = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[4])
-local paused = tonumber(redis.call('HGET', KEYS[1], 'pausedUntil')) or 0
+local ttl = tonumber(ARGV[5])
+local paused = tonumber(redis.call('HGET', state, 'pausedUntil')) or 0
 if pauseMs >= 0 and now + pauseMs > paused then
   paused = now + pauseMs
-  redis.call('HSET', KEYS[1], 'pausedUntil', paused)
-  redis.call('PUBLISH', ARGV[5], 'pause ' .. ms(paused) .. ' ' .. ms(now))
+  redis.call('HSET', state, 'pausedUntil', paused)
+  redis.call('PUBLISH', ARGV[6], 'pause ' .. ms(paused) .. ' ' .. ms(now))
 end
 if serverCount > 0 then
-  redis.call('HSET', KEYS[1], 'serverCount', serverCount,
-    'serverCountUntil', now + tonumber(ARGV[3]))
+  redis.call('HSET', state, 'serverCount', serverCount, 'serverWindow', ARGV[3],
+    'serverCountUntil', now + tonumber(ARGV[4]))
 elseif serverCount == 0 then
-  redis.call('HDEL', KEYS[1], 'serverCount', 'serverCountUntil')
+  redis.call('HDEL', state, 'serverCount', 'serverWindow', 'serverCountUntil')
 end
-local keep = math.max(paused - now, tonumber(ARGV[3])) + ttl
-if redis.call('PTTL', KEYS[1]) < keep then
-  redis.call('PEXPIRE', KEYS[1], math.ceil(keep))
+local keep = math.max(paused - now, tonumber(ARGV[4])) + ttl
+if redis.call('PTTL', state) < keep then
+  redis.call('PEXPIRE', state, math.ceil(keep))
 end
 return { ms(paused), ms(now) }
-`,
-  1,
-);
-
-/**
- * succeeded: ends a streak of 429 episodes, so the next 429 starts the backoff afresh.
- * Does not create the hash (a key without TTL would never go away).
- *
- * KEYS[1] state hash
- * Returns 1 when a streak was reset, else 0.
- */
-export const succeededScript = new LuaScript(
-  'ratelimit-success',
-  `
-if (tonumber(redis.call('HGET', KEYS[1], 'streak')) or 0) > 0 then
-  redis.call('HSET', KEYS[1], 'streak', 0)
-  return 1
-end
-return 0
 `,
   1,
 );

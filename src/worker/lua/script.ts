@@ -16,23 +16,25 @@ export class LuaScript {
     /** Name used in error messages. */
     readonly name: string,
     readonly lua: string,
+    /** Keys the script takes; -1 for any number (at least one), as its comment says. */
     readonly numberOfKeys: number,
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
-  /** Runs the script; `keys.length` must equal `numberOfKeys`. */
+  /** Runs the script; `keys.length` must equal `numberOfKeys` (or be >= 1 when it is -1). */
   async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) {
+    const variable = this.numberOfKeys < 0;
+    if (variable ? keys.length < 1 : keys.length !== this.numberOfKeys) {
       throw new TypeError(
-        `Lua script '${this.name}' takes ${this.numberOfKeys} keys; got ${keys.length}`,
+        `Lua script '${this.name}' takes ${variable ? 'at least 1' : this.numberOfKeys} keys; got ${keys.length}`,
       );
     }
     try {
-      return await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      return redis.eval(this.lua, this.numberOfKeys, ...keys, ...args);
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
 }

@@ -11,66 +11,68 @@ export interface RateLimiterOptions {
   redis: Redis;
   /**
    * Optional connection in subscriber mode. With it, a pause started by any process (429,
-   * exhausted headers) also drops the permits other processes had already reserved inside
-   * the pause; without it they learn of the pause at their next reservation, which is at
-   * most a few batches (`maxBatchMs`) away. Shared; not closed by `close()`.
+   * exhausted headers) also voids the permits other processes hold at once; without it they
+   * learn of it at their next reservation. Shared; not closed by `close()`.
    */
   subscriber?: Redis;
   /** Key prefix, a hash tag such as `{confbulk}`. */
   prefix: string;
-  /** Space profile name; every process limiting this space shares one schedule. */
+  /** Space profile name; every process limiting this space shares its windows. */
   space: string;
-  /** `count` requests per `durationMs`, never exceeded in any sliding window. */
-  limit: RateLimitSpec;
   /**
-   * Jitter budget in ms: how much later than its slot, compared with other requests, a
-   * request may reach the server. It covers this process granting a permit late
-   * (`maxLatenessMs`) and the delivery after the grant (the event loop and HTTP client, the
-   * network, the server's own scheduling). A request delayed more than the ones after it is
-   * counted in the same server window as they are; the schedule leaves room for that:
-   * slots are `(durationMs + jitterMs) / count` apart, which costs
-   * `jitterMs / (durationMs + jitterMs)` of the rate (2.4 % of 1380/1s, 0.25 % of
-   * 13800/10s at the default).
+   * Windows kept at once: in every one, fewer than `count` requests started in the last
+   * `durationMs` + margin. One window or several (`13800/10s` and `2000/1s`).
+   */
+  limits: RateLimitSpec[];
+  /**
+   * Starting (and narrowest) margin in ms: how much out of order, compared with when their
+   * permits were granted, requests may reach the server. It covers this process using a
+   * permit late (`maxLatenessMs`) and the delivery after that (event loop, HTTP client,
+   * network, the server's own scheduling), and costs `jitterMs / durationMs` of a window's
+   * rate at a backlog (2.5 % of 1380/1s, 0.25 % of 13800/10s at the default). It widens
+   * after a 429 the space's own counts cannot explain, and narrows back with successes.
    * @defaultValue 25
    */
   jitterMs?: number;
   /**
-   * Longest delay after its slot at which this process still grants a permit; later ones
-   * are dropped, never saved up (a backlog of late permits would go out as a burst). The
-   * limiter's own share of `jitterMs`, which it enforces; the rest is left for delivery.
-   * A larger value widens the margin to it.
+   * Widest the margin may grow, in ms.
+   * @defaultValue the larger of 8 x `jitterMs` and 200, at most a tenth of the shortest window
+   */
+  maxMarginMs?: number;
+  /**
+   * Successes (reported by every process) over which a widened margin halves its distance
+   * to `jitterMs`. Slow on purpose: a margin that fits the delivery should stay.
+   * @defaultValue 20000
+   */
+  marginHalfLife?: number;
+  /**
+   * Longest time after its grant (Redis time) at which this process still uses a permit;
+   * later ones are dropped, never saved up (a late request would count against a window
+   * it was not granted in). The limiter's own share of the margin.
    * @defaultValue 40 % of `jitterMs`, at least 2 (10 ms at the default)
    */
   maxLatenessMs?: number;
   /**
-   * A further fraction of the rate left unused on top of the margin for lateness and jitter
-   * (1 = none).
-   * @defaultValue 1
+   * Most permits one reservation asks for; a process asks for as many as callers wait,
+   * up to this. Small enough that the requests of one batch are written within a few ms
+   * of its grant (their spread eats into the margin), large enough that an empty window
+   * goes out in a few dozen round trips.
+   * @defaultValue 100
    */
-  safety?: number;
+  maxBatch?: number;
   /**
-   * Most time, in ms of the schedule, one reservation may cover. Larger batches cost fewer
-   * Redis calls; smaller ones let a process see rate changes and pauses sooner.
-   * @defaultValue 50
-   */
-  maxBatchMs?: number;
-  /**
-   * Multiplicative decrease of the rate on a 429 that starts a new episode. Small, because
-   * the schedule is already within the limit and a 429 means a few requests too many in one
-   * window (delivery jitter beyond `jitterMs`), not a rate far too high; repeated episodes
-   * compound.
+   * Multiplicative decrease of every window's count on a 429 that starts a new episode.
    * @defaultValue 0.97
    */
   decreaseFactor?: number;
   /**
-   * Lowest rate, as a fraction of the configured one.
+   * Lowest rate, as a fraction of the configured counts.
    * @defaultValue 0.1
    */
   minRateFactor?: number;
   /**
-   * Additive recovery of the rate per second without 429s, as a fraction of the
-   * configured rate, counted from the end of the episode's pause (one episode's 3 % come
-   * back within 1.5 s).
+   * Additive recovery of the rate factor per second without 429s, counted from the end of
+   * the episode's pause.
    * @defaultValue 0.02
    */
   recoveryPerSecond?: number;
@@ -97,8 +99,11 @@ export interface RateLimiterOptions {
    */
   serverLimitTtlMs?: number;
   logger?: Logger;
-  /** Records `rateLimitWait` and `rateLimited` under the label `space`. */
-  metrics?: Pick<Metrics, 'rateLimitWait' | 'rateLimited'>;
+  /** Records wait times, 429s and the margin under the label `space`. */
+  metrics?: Pick<
+    Metrics,
+    'rateLimitWait' | 'rateLimited' | 'rateLimitMargin' | 'rateLimitMarginWidened'
+  >;
 }
 
 /** Share of the jitter budget the limiter takes for granting late, by default. */
@@ -128,20 +133,35 @@ function between(value: number, min: number, max: number): boolean {
 
 /** Fills in defaults and checks every option. @throws TypeError naming the option. */
 export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiterOptions {
-  const { limit } = options;
+  const { limits } = options;
   const jitterMs = options.jitterMs ?? 25;
   check(
-    Number.isInteger(limit?.count) && limit.count >= 1,
-    'limit.count',
-    'a whole number >= 1',
-    limit?.count,
+    Array.isArray(limits) && limits.length >= 1,
+    'limits',
+    'a non-empty array of { count, durationMs }',
+    limits,
   );
+  limits.forEach((limit, i) => {
+    check(
+      Number.isInteger(limit?.count) && limit.count >= 1,
+      `limits[${i}].count`,
+      'a whole number >= 1',
+      limit?.count,
+    );
+    check(
+      between(limit.durationMs, 1, 86_400_000),
+      `limits[${i}].durationMs`,
+      'from 1 to 86400000',
+      limit.durationMs,
+    );
+  });
   check(
-    between(limit.durationMs, 1, 86_400_000),
-    'limit.durationMs',
-    'from 1 to 86400000',
-    limit.durationMs,
+    new Set(limits.map((l) => l.durationMs)).size === limits.length,
+    'limits',
+    'windows of different durations',
+    limits,
   );
+  const shortest = Math.min(...limits.map((l) => l.durationMs));
   check(
     typeof options.prefix === 'string' && options.prefix !== '',
     'prefix',
@@ -157,9 +177,12 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
   const resolved: ResolvedRateLimiterOptions = {
     ...options,
     jitterMs,
+    maxMarginMs:
+      options.maxMarginMs ??
+      Math.max(jitterMs, Math.min(Math.max(8 * jitterMs, 200), shortest / 10)),
+    marginHalfLife: options.marginHalfLife ?? 20_000,
     maxLatenessMs: options.maxLatenessMs ?? Math.max(MIN_LATENESS_MS, jitterMs * LATENESS_SHARE),
-    safety: options.safety ?? 1,
-    maxBatchMs: options.maxBatchMs ?? 50,
+    maxBatch: options.maxBatch ?? 100,
     decreaseFactor: options.decreaseFactor ?? 0.97,
     minRateFactor: options.minRateFactor ?? 0.1,
     recoveryPerSecond: options.recoveryPerSecond ?? 0.02,
@@ -168,13 +191,24 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
     maxPauseMs: options.maxPauseMs ?? 60_000,
     serverLimitTtlMs: options.serverLimitTtlMs ?? 600_000,
   };
-  check(between(resolved.safety, 0.01, 1), 'safety', 'a number in [0.01, 1]', resolved.safety);
   check(between(resolved.jitterMs, 0, 60_000), 'jitterMs', 'from 0 to 60000', resolved.jitterMs);
   check(
-    between(resolved.maxBatchMs, 1, 10_000),
-    'maxBatchMs',
-    'from 1 to 10000',
-    resolved.maxBatchMs,
+    between(resolved.maxMarginMs, resolved.jitterMs, 3_600_000),
+    'maxMarginMs',
+    '`jitterMs` to 3600000',
+    resolved.maxMarginMs,
+  );
+  check(
+    between(resolved.marginHalfLife, 1, 1e9),
+    'marginHalfLife',
+    'from 1 to 1000000000',
+    resolved.marginHalfLife,
+  );
+  check(
+    Number.isInteger(resolved.maxBatch) && between(resolved.maxBatch, 1, 100_000),
+    'maxBatch',
+    'a whole number from 1 to 100000',
+    resolved.maxBatch,
   );
   check(
     between(resolved.maxLatenessMs, 0, 10_000),
@@ -227,9 +261,12 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
   return resolved;
 }
 
-/** Room the schedule leaves per window for late grants and delivery (ms). */
-export function marginMs(
-  o: Pick<ResolvedRateLimiterOptions, 'jitterMs' | 'maxLatenessMs'>,
-): number {
-  return Math.max(o.jitterMs, o.maxLatenessMs);
+/**
+ * Width (ms) of the buckets grants are merged into in a window's list: a five-hundredth of
+ * the window, at least 1 ms. A merged grant is counted until the newest grant of its bucket
+ * leaves the window, so a bucket costs at most its width of waiting (0.2 %) and bounds the
+ * list to about 500 entries.
+ */
+export function bucketMs(limit: RateLimitSpec): number {
+  return Math.max(1, limit.durationMs / 500);
 }

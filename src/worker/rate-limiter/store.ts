@@ -1,41 +1,35 @@
 /**
- * The Redis side of the rate limiter: the space's shared schedule and what all processes
- * have learnt about the server (pauses, rate factor, a lower server limit).
+ * The Redis side of the rate limiter: the space's windows of grants and what all processes
+ * have learnt about the server (pauses, rate factor, margin, a lower server limit). Every
+ * call is one Lua script over the keys of keys.ts.
  */
 import type { Redis } from 'ioredis';
-import { dataKey } from '../../queues.js';
 import { num } from '../lua/script.js';
-import {
-  observeScript,
-  rateLimitedScript,
-  reserveScript,
-  succeededScript,
-} from '../lua/rate-limit.js';
-import { marginMs, type ResolvedRateLimiterOptions } from './options.js';
+import { observeScript, rateLimitedScript, reserveScript } from '../lua/rate-limit.js';
+import { limiterKeys, type LimiterKeys } from './keys.js';
+import { bucketMs, type ResolvedRateLimiterOptions } from './options.js';
 
-/** Keep a space's state this long (ms) after its last slot or pause. */
+/** Keep a space's state (pause, factor, margin) this long (ms) after its last use. */
 const STATE_TTL_MS = 3_600_000;
 
-export interface Reservation {
-  /** Delay of the first slot after the script's `now` (ms). */
-  delayMs: number;
-  /** Distance between slots (ms). */
-  intervalMs: number;
-  /** Redis time when the script ran (epoch ms). */
-  nowMs: number;
-  /** Redis time before which no slot starts (epoch ms; 0 when never paused). */
-  pausedUntil: number;
-  /** Rate factor in force, 1 = the configured rate. */
-  factor: number;
-  /** Consecutive 429 episodes not yet ended by a success. */
-  streak: number;
-}
-
 export interface PauseState {
-  /** Redis time (epoch ms) until which the space is paused. */
+  /** Redis time (epoch ms) until which the space is paused (0 when never paused). */
   pausedUntil: number;
   /** Redis time (epoch ms) when the script ran. */
   nowMs: number;
+}
+
+export interface Reservation extends PauseState {
+  /** Permits granted at `nowMs`. */
+  granted: number;
+  /** When fewer were granted than asked: ms after `nowMs` until one may be free; else -1. */
+  retryInMs: number;
+  /** Margin in force (ms). */
+  marginMs: number;
+  /** Rate factor in force, 1 = the configured counts. */
+  factor: number;
+  /** Consecutive 429 episodes not yet ended by a success. */
+  streak: number;
 }
 
 export interface RateLimitedResult extends PauseState {
@@ -43,86 +37,91 @@ export interface RateLimitedResult extends PauseState {
   streak: number;
   /** True when this 429 started a new episode (the others came from requests sent earlier). */
   newEpisode: boolean;
+  marginMs: number;
+  /** True when this 429 widened the margin. */
+  widened: boolean;
 }
 
 export class RateLimitStore {
-  readonly key: string;
-  /** Pub/sub channel on which pauses are announced. */
-  readonly channel: string;
+  readonly keys: LimiterKeys;
+  private readonly allKeys: string[];
+  private readonly windowArgs: number[];
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: ResolvedRateLimiterOptions,
+    private readonly o: ResolvedRateLimiterOptions,
   ) {
-    this.key = dataKey(options.prefix, 'ratelimit', options.space);
-    this.channel = dataKey(options.prefix, 'ratelimit', options.space, 'events');
+    this.keys = limiterKeys(o.prefix, o.space, o.limits);
+    this.allKeys = [this.keys.state, ...this.keys.windows];
+    this.windowArgs = [
+      o.limits.length,
+      ...o.limits.flatMap((l) => [l.count, l.durationMs, bucketMs(l)]),
+    ];
   }
 
-  async reserve(n: number): Promise<Reservation> {
-    const { limit, safety, recoveryPerSecond } = this.options;
-    const r = await reserveScript.run(
-      this.redis,
-      [this.key],
-      [
-        n,
-        limit.count,
-        limit.durationMs,
-        safety,
-        recoveryPerSecond,
-        STATE_TTL_MS,
-        marginMs(this.options),
-      ],
-    );
+  get channel(): string {
+    return this.keys.channel;
+  }
+
+  /** Asks for `n` permits now, reporting `successes` seen since the last call. */
+  async reserve(n: number, successes: number): Promise<Reservation> {
+    const o = this.o;
+    const r = await reserveScript.run(this.redis, this.allKeys, [
+      n,
+      successes,
+      o.jitterMs,
+      o.marginHalfLife,
+      o.recoveryPerSecond,
+      STATE_TTL_MS,
+      ...this.windowArgs,
+    ]);
     return {
-      delayMs: num(r, 0),
-      intervalMs: num(r, 1),
+      granted: num(r, 0),
+      retryInMs: num(r, 1),
       nowMs: num(r, 2),
       pausedUntil: num(r, 3),
-      factor: num(r, 4),
-      streak: num(r, 5),
+      marginMs: num(r, 4),
+      factor: num(r, 5),
+      streak: num(r, 6),
     };
   }
 
   async rateLimited(retryAfterMs: number | undefined): Promise<RateLimitedResult> {
-    const o = this.options;
-    const r = await rateLimitedScript.run(
-      this.redis,
-      [this.key],
-      [
-        retryAfterMs ?? -1,
-        o.backoffBaseMs,
-        o.backoffMaxMs,
-        o.decreaseFactor,
-        o.minRateFactor,
-        o.recoveryPerSecond,
-        STATE_TTL_MS,
-        this.channel,
-      ],
-    );
+    const o = this.o;
+    const r = await rateLimitedScript.run(this.redis, this.allKeys, [
+      retryAfterMs ?? -1,
+      o.backoffBaseMs,
+      o.backoffMaxMs,
+      o.decreaseFactor,
+      o.minRateFactor,
+      o.recoveryPerSecond,
+      this.keys.channel,
+      o.jitterMs,
+      o.maxMarginMs,
+      ...this.windowArgs,
+    ]);
     return {
       pausedUntil: num(r, 0),
       nowMs: num(r, 1),
       factor: num(r, 2),
       streak: num(r, 3),
       newEpisode: num(r, 4) === 1,
+      marginMs: num(r, 5),
+      widened: num(r, 6) === 1,
     };
   }
 
   /**
    * Records a pause of `pauseMs` from now (or none: -1) and a server count to adopt
-   * (> 0), forget (0) or leave alone (-1).
+   * (> 0) for the window of `windowMs`, forget (0) or leave alone (-1).
    */
-  async observe(pauseMs: number, serverCount: number): Promise<PauseState> {
+  async observe(pauseMs: number, serverCount: number, windowMs: number): Promise<PauseState> {
     const r = await observeScript.run(
       this.redis,
-      [this.key],
-      [pauseMs, serverCount, this.options.serverLimitTtlMs, STATE_TTL_MS, this.channel],
+      [this.keys.state],
+      [pauseMs, serverCount, windowMs, this.o.serverLimitTtlMs, STATE_TTL_MS, this.keys.channel],
     );
     return { pausedUntil: num(r, 0), nowMs: num(r, 1) };
-  }
-
-  async succeeded(): Promise<void> {
-    await succeededScript.run(this.redis, [this.key], []);
   }
 }
 

@@ -103,7 +103,7 @@ export async function withStack(
         'default',
         {
           ...mockSpaceProfile(mock, account),
-          rateLimit: setup.rateLimit ?? { count: 5000, durationMs: 1000 },
+          rateLimits: [setup.rateLimit ?? { count: 5000, durationMs: 1000 }],
         },
       ],
     ]),
