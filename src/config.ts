@@ -39,10 +39,15 @@ export interface RetryConfig {
 export interface CircuitConfig {
   /** Consecutive transient failures of a space that open its circuit. @defaultValue 10 */
   failureThreshold: number;
-  /** First cool-down of an open circuit in ms; doubles while probes fail. @defaultValue 2000 */
-  cooldownMs: number;
-  /** Longest cool-down in ms. @defaultValue 30000 */
-  maxCooldownMs: number;
+  /**
+   * While a space's circuit is open, one probe request (across all processes) starts this
+   * often, in ms, whatever the outage's length: the first success comes within this plus
+   * one request's latency of the API coming back, at the cost of about one request per
+   * interval. @defaultValue 750
+   */
+  probeIntervalMs: number;
+  /** The same for a space paused by 401/403 (until it succeeds or `confbulk resume`). @defaultValue 1000 */
+  pausedProbeMs: number;
 }
 
 export interface ScheduleLimits {
@@ -146,7 +151,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   rateJitterMs: 25,
   concurrency: 500,
   retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
-  circuit: { failureThreshold: 10, cooldownMs: 2000, maxCooldownMs: 30_000 },
+  circuit: { failureThreshold: 10, probeIntervalMs: 750, pausedProbeMs: 1000 },
   connectTimeoutMs: 5000,
   requestTimeoutMs: 15_000,
   shutdownTimeoutMs: 20_000,
@@ -455,11 +460,11 @@ export function loadConfig(
     circuit: {
       failureThreshold:
         intFrom(env, 'CONFBULK_CIRCUIT_THRESHOLD', 1, 10_000) ?? DEFAULTS.circuit.failureThreshold,
-      cooldownMs:
-        intFrom(env, 'CONFBULK_CIRCUIT_COOLDOWN_MS', 10, 3_600_000) ?? DEFAULTS.circuit.cooldownMs,
-      maxCooldownMs:
-        intFrom(env, 'CONFBULK_CIRCUIT_MAX_COOLDOWN_MS', 10, 3_600_000) ??
-        DEFAULTS.circuit.maxCooldownMs,
+      probeIntervalMs:
+        intFrom(env, 'CONFBULK_CIRCUIT_PROBE_MS', 10, 3_600_000) ??
+        DEFAULTS.circuit.probeIntervalMs,
+      pausedProbeMs:
+        intFrom(env, 'CONFBULK_PAUSED_PROBE_MS', 10, 3_600_000) ?? DEFAULTS.circuit.pausedProbeMs,
     },
     connectTimeoutMs:
       intFrom(env, 'CONFBULK_CONNECT_TIMEOUT_MS', 10, 120_000) ?? DEFAULTS.connectTimeoutMs,

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config.js';
 /**
  * An API outage mid-batch: every request answered 503 for the first two thirds of it, then
  * every socket reset for the last third (60 s in all; 5 s with --quick). The circuit
@@ -11,8 +12,8 @@ import { sleep, wallNow } from '../bench/support/window.js';
 import { check, type ChaosScenario } from './support/scenario.js';
 import { batchChecks, inspect, secretChecks, waitForBatch, withScene } from './support/scene.js';
 
-/** Longest cool-down of an open circuit (config.ts default): the worst wait for the next probe. */
-const MAX_COOLDOWN_MS = 30_000;
+/** Probe interval of an open circuit (config.ts default) plus a second: the worst wait for the next probe. */
+const MAX_COOLDOWN_MS = DEFAULTS.circuit.probeIntervalMs + 1000;
 /** What a job may use: the first try, plus the one that failed as the circuit opened. */
 const SMALL_ATTEMPTS = 3;
 

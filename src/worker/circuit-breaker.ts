@@ -3,9 +3,15 @@
  * instead of burning the retries of thousands of jobs.
  *
  * closed --(failureThreshold consecutive transient failures)--> open
- * open --(cool-down over; one caller across all processes claims the probe)--> half-open
- * half-open --(success)--> closed         half-open --(probe failed)--> open, cool-down x2
+ * open --(probe due; one caller across all processes claims it)--> half-open
+ * half-open --(success)--> closed         half-open --(probe failed)--> open
  * any --(401/403)--> paused; paused --(resume(), or a periodic probe that succeeds)--> closed
+ *
+ * Probes start at a steady cadence, `probeIntervalMs` (750 ms) after the circuit opened or
+ * after the start of the probe that failed, never doubling: the first success comes within
+ * one interval plus one request's latency of the API coming back, however long the outage
+ * was, for about 1.3 requests per second while it lasts. A paused space is probed the same
+ * way every `pausedProbeMs` (1 s), until a probe succeeds or `confbulk resume`.
  *
  * The state lives in one Redis hash changed only by Lua scripts, so transitions are atomic
  * and exactly one process wins each (and logs it). Each process caches the state: callers
@@ -35,6 +41,7 @@ import {
   toState,
   type Snapshot,
 } from './circuit-breaker/store.js';
+import { Waiters } from './waiters.js';
 
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker/options.js';
 export {
@@ -53,8 +60,8 @@ export const CIRCUIT_STATE_GAUGE: Record<CircuitState, number> = {
 export interface CircuitChangeInfo {
   /** Why a space was paused. */
   reason?: string;
-  /** Cool-down of a circuit that opened, in ms. */
-  cooldownMs?: number;
+  /** When a circuit opened: ms until its next probe may start. */
+  nextProbeInMs?: number;
 }
 
 export interface CircuitBreaker {
@@ -71,8 +78,9 @@ export interface CircuitBreaker {
    */
   recordSuccess(): Promise<CircuitState>;
   /**
-   * Counts a transient failure; opens the circuit at the threshold, or re-opens it with a
-   * doubled cool-down when this process's probe failed. Returns the state after. Never rejects.
+   * Counts a transient failure; opens the circuit at the threshold, or re-opens it (the next
+   * probe one interval after this one started) when this process's probe failed. Returns the
+   * state after. Never rejects.
    */
   recordTransientFailure(): Promise<CircuitState>;
   /**
@@ -103,19 +111,12 @@ export interface CircuitBreaker {
   close(): Promise<void>;
 }
 
-interface Waiter {
-  resolve: (permission: { probe: boolean }) => void;
-  reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
   readonly space: string;
   private readonly o: ResolvedCircuitBreakerOptions;
   private readonly store: CircuitStore;
   private readonly log: Logger;
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new Waiters<{ probe: boolean }>();
   private readonly pending = new Set<Promise<unknown>>();
   private cached: CircuitState = 'closed';
   private readonly loaded: Promise<void>;
@@ -156,17 +157,9 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     await this.loaded;
     if (signal?.aborted) throw signal.reason;
     if (this.cached === 'closed') return { probe: false };
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
-      if (signal) {
-        waiter.onAbort = () => {
-          if (this.waiters.delete(waiter)) reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.waiters.add(waiter);
-      void this.claimLoop();
-    });
+    const waiting = this.waiters.wait(signal);
+    void this.claimLoop();
+    return waiting;
   }
 
   async recordSuccess(): Promise<CircuitState> {
@@ -192,15 +185,13 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     return this.safely('recording a failure', async () => {
       const r = await this.track(this.store.failure(token));
       this.maybeFailures = r.failures > 0;
-      if (r.transitioned) {
-        this.log.info(
-          { cooldownMs: r.cooldownMs },
-          token
-            ? 'circuit re-opened: the probe failed'
-            : 'circuit opened: too many consecutive failures',
+      if (r.transitioned && !token) {
+        this.log.warn(
+          { probeEveryMs: this.o.config.probeIntervalMs },
+          'circuit opened: too many consecutive failures; probing the API until it answers',
         );
       }
-      this.learn(r.state, { cooldownMs: r.cooldownMs || undefined });
+      this.learn(r.state, { nextProbeInMs: r.transitioned ? r.nextProbeInMs : undefined });
       return r.state;
     });
   }
@@ -212,7 +203,7 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
       const r = await this.track(this.store.pause(reason, token));
       if (r.transitioned) {
         this.log.error(
-          { reason, probeInMs: this.o.pausedProbeMs },
+          { reason, probeEveryMs: this.o.config.pausedProbeMs },
           `space paused: the API rejected the credentials; fix them and run \`confbulk resume --space ${this.space}\``,
         );
       }
@@ -252,8 +243,7 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     this.closed = true;
     clearTimeout(this.pollTimer);
     this.wake?.();
-    const error = new CircuitBreakerClosedError(this.space);
-    for (const w of this.waiters) this.release(w).reject(error);
+    this.waiters.rejectAll(new CircuitBreakerClosedError(this.space));
     const sub = this.o.subscriber;
     if (sub) {
       sub.removeListener('message', this.onMessage);
@@ -271,14 +261,14 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     this.claiming = true;
     try {
       while (!this.closed && this.waiters.size > 0) {
-        if (this.cached === 'closed') return this.releaseAll();
+        if (this.cached === 'closed') return this.waiters.resolveAll({ probe: false });
         let waitMs = this.o.pollMs;
         if (!this.probeToken) {
           const token = randomUUID();
           const r = await this.track(this.store.claim(token));
-          if (r.transitioned) this.log.info('circuit half-open: probing the API');
+          if (r.transitioned) this.log.debug('circuit half-open: probing the API');
           this.learn(r.state, {});
-          if (r.outcome === 'closed') return this.releaseAll();
+          if (r.outcome === 'closed') return this.waiters.resolveAll({ probe: false });
           if (r.outcome === 'probe') {
             await this.handOverProbe(token);
             continue;
@@ -296,23 +286,10 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
   }
 
   private async handOverProbe(token: string): Promise<void> {
-    const first = this.waiters.values().next();
-    if (first.done) {
-      await this.track(this.store.release(token));
-      return;
-    }
     this.probeToken = token;
-    this.release(first.value).resolve({ probe: true });
-  }
-
-  private releaseAll(): void {
-    for (const w of this.waiters) this.release(w).resolve({ probe: false });
-  }
-
-  private release(w: Waiter): Waiter {
-    this.waiters.delete(w);
-    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-    return w;
+    if (this.waiters.resolveFirst({ probe: true })) return;
+    this.probeToken = '';
+    await this.track(this.store.release(token));
   }
 
   /** Sleeps until `ms` passed or the cached state changed. */

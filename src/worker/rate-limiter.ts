@@ -53,6 +53,7 @@ import { PermitPool } from './rate-limiter/permit-pool.js';
 import { RedisClock } from './rate-limiter/redis-clock.js';
 import { ServerHeaders } from './rate-limiter/server-headers.js';
 import { parsePauseMessage, RateLimitStore, type Reservation } from './rate-limiter/store.js';
+import { Waiters } from './waiters.js';
 
 export type { RateLimiterOptions } from './rate-limiter/options.js';
 export { RateLimiterClosedError, RATE_LIMITER_CLOSED_MESSAGE } from './rate-limiter/errors.js';
@@ -100,14 +101,6 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-interface Waiter {
-  since: number;
-  resolve: (waitedMs: number) => void;
-  reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
 
@@ -117,8 +110,8 @@ class RedisRateLimiter implements RateLimiter {
   private readonly store: RateLimitStore;
   private readonly headers: ServerHeaders;
   private readonly log: Logger;
-  /** Insertion-ordered: FIFO with O(1) removal of an aborted waiter. */
-  private readonly waiters = new Set<Waiter>();
+  /** Callers waiting for a permit; each is handed the ms it waited. */
+  private readonly waiters = new Waiters<number>();
   private readonly pool = new PermitPool();
   private readonly clock = new RedisClock();
   private readonly pending = new Set<Promise<unknown>>();
@@ -154,24 +147,9 @@ class RedisRateLimiter implements RateLimiter {
 
   acquire(signal?: AbortSignal): Promise<number> {
     if (this.closed) return Promise.reject(new RateLimiterClosedError(this.space));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = {
-        since: performance.now(),
-        resolve,
-        reject,
-        signal,
-        onAbort: undefined,
-      };
-      if (signal) {
-        waiter.onAbort = () => {
-          if (this.waiters.delete(waiter)) reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.waiters.add(waiter);
-      this.pump();
-    });
+    const waiting = this.waiters.wait(signal);
+    this.pump();
+    return waiting;
   }
 
   async onRateLimited(retryAfterMs?: number): Promise<void> {
@@ -240,8 +218,7 @@ class RedisRateLimiter implements RateLimiter {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
-    const error = new RateLimiterClosedError(this.space);
-    for (const w of this.waiters) this.release(w).reject(error);
+    this.waiters.rejectAll(new RateLimiterClosedError(this.space));
     this.pool.clear();
     const sub = this.o.subscriber;
     if (sub) {
@@ -256,26 +233,18 @@ class RedisRateLimiter implements RateLimiter {
   private pump(): void {
     if (this.closed) return;
     const now = performance.now();
-    for (const w of this.waiters) {
-      if (!this.pool.take(now)) break;
-      this.grant(w, now);
-    }
+    this.waiters.resolveWhile(
+      () => this.pool.take(now),
+      (since) => this.granted(now - since),
+    );
     this.pool.dropLate(now);
     this.reserveIfNeeded();
   }
 
-  private grant(w: Waiter, now: number): void {
-    this.release(w);
+  private granted(waitedMs: number): number {
     this.counts.granted += 1;
-    const waited = now - w.since;
-    this.o.metrics?.rateLimitWait.observe({ space: this.space }, waited / 1000);
-    w.resolve(waited);
-  }
-
-  private release(w: Waiter): Waiter {
-    this.waiters.delete(w);
-    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-    return w;
+    this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
+    return waitedMs;
   }
 
   /** One reservation at a time, for the waiters the held permits do not cover. */

@@ -53,7 +53,13 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
   const { config, connection } = options;
   const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? createMetrics();
-  const clients = new SignalWireClients(config, { logger });
+  // One keep-alive connection per update in flight, so none waits for a socket (undici
+  // queues requests beyond its pool): the pool follows the concurrency.
+  const concurrency = options.concurrency ?? config.concurrency;
+  const clients = new SignalWireClients(config, {
+    logger,
+    client: { connections: Math.max(concurrency, 16) },
+  });
   const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
   // Released in the reverse order of acquisition.
   const acquired: [string, (timeoutMs?: number) => Promise<void>][] = [

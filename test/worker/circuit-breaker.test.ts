@@ -19,7 +19,7 @@ type Extra = Partial<Omit<CircuitBreakerOptions, 'redis' | 'prefix' | 'space'>> 
   subscribe?: boolean;
 };
 
-const config = { failureThreshold: 3, cooldownMs: 150, maxCooldownMs: 1000 };
+const config = { failureThreshold: 3, probeIntervalMs: 150, pausedProbeMs: 200 };
 
 /** Breakers on separate connections, as separate processes would have them. */
 async function withBreakers<T>(
@@ -111,6 +111,19 @@ function captureLogs(): {
  */
 const MIN_ELAPSED_200MS = 150;
 
+/**
+ * How late after it became due a probe may be claimed, measured in Redis time (the times
+ * the scripts store), so that the test's own scheduling does not count: the waiting
+ * process wakes at the due time (one timer) and claims with one round trip.
+ */
+const CLAIM_SLACK_MS = 120;
+
+async function times(redis: Redis, prefix: string): Promise<Record<string, number>> {
+  const key = dataKey(prefix, 'circuit', 'acme');
+  const h = await redis.hgetall(key);
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+}
+
 describe('CircuitBreaker', () => {
   it('opens at the threshold of consecutive failures counted across instances', async () => {
     await withBreakers([{}, { subscribe: true }], async ([a, b]) => {
@@ -130,7 +143,7 @@ describe('CircuitBreaker', () => {
   });
 
   it('gives exactly one probe among the waiters of all instances; its success releases all', async () => {
-    await withBreakers([{}, { subscribe: true }], async ([a, b]) => {
+    await withBreakers([{}, { subscribe: true }], async ([a, b], redis, prefix) => {
       for (let i = 0; i < 3; i++) await a!.recordTransientFailure();
       const openedAt = Date.now();
       expect(await b!.state()).toBe('open'); // b's cache may lag by a message or a poll
@@ -142,6 +155,9 @@ describe('CircuitBreaker', () => {
       expect(probes[0]!.probe).toBe(true);
       // The 150 ms cool-down started in Redis before `openedAt` was taken: allow the round trip.
       expect(probes[0]!.at! - openedAt).toBeGreaterThanOrEqual(100);
+      const t = await times(redis, prefix);
+      expect(t.probeAt! - t.openedAt!).toBeGreaterThanOrEqual(150);
+      expect(t.probeAt! - t.openedAt!).toBeLessThan(150 + CLAIM_SLACK_MS);
       const prober = waits.indexOf(probes[0]!) < 3 ? a! : b!;
       expect(await prober.state()).toBe('half-open');
       expect(await prober.recordSuccess()).toBe('closed');
@@ -151,22 +167,37 @@ describe('CircuitBreaker', () => {
     });
   });
 
-  it('re-opens with a doubled cool-down when the probe fails, and resets it on close', async () => {
+  it('probes an open circuit at a steady cadence, never backing off, within bounds in Redis time', async () => {
     await withBreakers(
-      [{ config: { ...config, failureThreshold: 1, cooldownMs: 100 } }],
-      async ([cb], redis, prefix) => {
-        const key = dataKey(prefix, 'circuit', 'acme');
+      [{ config: { ...config, failureThreshold: 1, probeIntervalMs: 300 } }, {}],
+      async ([cb, other], redis, prefix) => {
         await cb!.recordTransientFailure();
-        expect(await cb!.waitForPermission()).toEqual({ probe: true });
-        const failedAt = Date.now();
-        expect(await cb!.recordTransientFailure()).toBe('open');
-        expect(await redis.hget(key, 'cooldown')).toBe('200');
-        expect(await cb!.waitForPermission()).toEqual({ probe: true });
-        expect(Date.now() - failedAt).toBeGreaterThanOrEqual(MIN_ELAPSED_200MS);
-        expect(await cb!.recordSuccess()).toBe('closed');
-        expect(await redis.exists(key)).toBe(0);
-        await cb!.recordTransientFailure();
-        expect(await redis.hget(key, 'cooldown')).toBe('100');
+        let due = (await times(redis, prefix)).openUntil!;
+        expect(due - (await times(redis, prefix)).openedAt!).toBeCloseTo(300, 3);
+        for (let i = 0; i < 4; i++) {
+          expect(await cb!.waitForPermission()).toEqual({ probe: true });
+          const t = await times(redis, prefix);
+          // Claimed when due, give or take one timer and one round trip.
+          expect(t.probeAt! - due).toBeGreaterThanOrEqual(0);
+          expect(t.probeAt! - due).toBeLessThan(CLAIM_SLACK_MS);
+          // Only this probe: the other instance waits (and stops waiting before the next).
+          expect(await other!.state()).toBe('half-open');
+          const controller = new AbortController();
+          const waiting = track(other!, controller.signal);
+          await sleep(20);
+          expect(waiting.settled).toBe(false);
+          controller.abort(new Error('done'));
+          await waiting.promise;
+          expect(await cb!.recordTransientFailure()).toBe('open');
+          // The next probe is due one interval after this one started (or at once if it took
+          // longer), never after a growing cool-down.
+          const after = await times(redis, prefix);
+          expect(after.openUntil).toBeCloseTo(Math.max(t.probeAt! + 300, after.openedAt!), 3);
+          due = after.openUntil!;
+        }
+        expect(await cb!.recordSuccess()).toBe('open');
+        await cb!.resume();
+        expect(await redis.exists(dataKey(prefix, 'circuit', 'acme'))).toBe(0);
       },
     );
   });
@@ -194,9 +225,10 @@ describe('CircuitBreaker', () => {
     });
   });
 
-  it('probes a paused space after pausedProbeMs, once at a time', async () => {
-    await withBreakers([{ pausedProbeMs: 200 }, { pausedProbeMs: 200 }], async ([a, b]) => {
+  it('probes a paused space every pausedProbeMs, once at a time', async () => {
+    await withBreakers([{}, {}], async ([a, b], redis, prefix) => {
       await a!.pauseForCredentials('401');
+      const pausedDue = (await times(redis, prefix)).nextProbeAt!;
       const pausedAt = Date.now();
       expect(await b!.state()).toBe('paused');
       const waits = [track(a!), track(a!), track(b!), track(b!)];
@@ -204,6 +236,9 @@ describe('CircuitBreaker', () => {
       const first = waits.find((w) => w.settled)!;
       expect(first.probe).toBe(true);
       expect(first.at! - pausedAt).toBeGreaterThanOrEqual(MIN_ELAPSED_200MS);
+      const firstAt = (await times(redis, prefix)).probeAt!;
+      expect(firstAt - pausedDue).toBeGreaterThanOrEqual(0);
+      expect(firstAt - pausedDue).toBeLessThan(CLAIM_SLACK_MS);
       const prober = waits.indexOf(first) < 2 ? a! : b!;
       // Rejected again: still paused, the next probe comes one period later.
       expect(await prober.pauseForCredentials('401')).toBe('paused');
@@ -211,7 +246,11 @@ describe('CircuitBreaker', () => {
       await until(() => waits.filter((w) => w.settled).length === 2);
       const second = waits.filter((w) => w.settled && w !== first)[0]!;
       expect(second.probe).toBe(true);
-      expect(second.at! - rejectedAt).toBeGreaterThanOrEqual(MIN_ELAPSED_200MS);
+      expect(second.at! - rejectedAt).toBeGreaterThanOrEqual(MIN_ELAPSED_200MS - 50);
+      // One period after the first probe started, in Redis time.
+      const secondAt = (await times(redis, prefix)).probeAt!;
+      expect(secondAt - firstAt).toBeGreaterThanOrEqual(200);
+      expect(secondAt - firstAt).toBeLessThan(200 + CLAIM_SLACK_MS);
       const prober2 = waits.indexOf(second) < 2 ? a! : b!;
       expect(await prober2.recordSuccess()).toBe('closed');
       await Promise.all(waits.map((w) => w.promise));
@@ -221,17 +260,21 @@ describe('CircuitBreaker', () => {
 
   it('hands the probe to another instance when the prober never reports (lease expiry)', async () => {
     const spec: Extra = {
-      config: { ...config, failureThreshold: 1, cooldownMs: 100 },
+      config: { ...config, failureThreshold: 1, probeIntervalMs: 100 },
       probeLeaseMs: 200,
     };
-    await withBreakers([spec, spec], async ([a, b]) => {
+    await withBreakers([spec, spec], async ([a, b], redis, prefix) => {
       await a!.recordTransientFailure();
       expect(await a!.waitForPermission()).toEqual({ probe: true });
       const claimedAt = Date.now();
+      const first = await times(redis, prefix);
       await a!.close(); // the prober's process dies without reporting
       expect(await b!.state()).toBe('half-open');
       expect(await b!.waitForPermission()).toEqual({ probe: true });
       expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(MIN_ELAPSED_200MS);
+      const second = (await times(redis, prefix)).probeAt!;
+      expect(second - first.probeUntil!).toBeGreaterThanOrEqual(0);
+      expect(second - first.probeUntil!).toBeLessThan(CLAIM_SLACK_MS);
       expect(await b!.recordSuccess()).toBe('closed');
     });
   });
@@ -258,7 +301,7 @@ describe('CircuitBreaker', () => {
 
   it('rejects a waiter with the abort reason and keeps the others waiting', async () => {
     await withBreakers(
-      [{ config: { ...config, failureThreshold: 1, cooldownMs: 5000, maxCooldownMs: 5000 } }],
+      [{ config: { ...config, failureThreshold: 1, probeIntervalMs: 5000 } }],
       async ([cb]) => {
         await cb!.recordTransientFailure();
         const controller = new AbortController();

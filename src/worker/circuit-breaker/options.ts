@@ -22,13 +22,8 @@ export interface CircuitBreakerOptions {
   prefix: string;
   /** Space profile name; every process serving this space shares one circuit. */
   space: string;
-  /** Threshold and cool-downs (src/config.ts). */
+  /** Threshold and probe intervals (src/config.ts). */
   config: CircuitConfig;
-  /**
-   * Delay before a paused space (credentials rejected) is probed again, in ms.
-   * @defaultValue 30000
-   */
-  pausedProbeMs?: number;
   /**
    * How long a probe permit is held before another process may probe, in ms, so that a
    * prober that crashed does not wedge the space. Longer than one request's timeout.
@@ -80,17 +75,15 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedCircuitB
   }
   const { config } = options;
   checkWhole(config?.failureThreshold, 'config.failureThreshold', 1, 1_000_000);
-  checkWhole(config.cooldownMs, 'config.cooldownMs', 1, 86_400_000);
-  checkWhole(config.maxCooldownMs, 'config.maxCooldownMs', config.cooldownMs, 86_400_000);
+  checkWhole(config.probeIntervalMs, 'config.probeIntervalMs', 1, 86_400_000);
+  checkWhole(config.pausedProbeMs, 'config.pausedProbeMs', 1, 86_400_000);
   const resolved: ResolvedCircuitBreakerOptions = {
     ...options,
-    pausedProbeMs: options.pausedProbeMs ?? 30_000,
     probeLeaseMs: options.probeLeaseMs ?? 30_000,
     pollMs: options.pollMs ?? 200,
     closedPollMs: options.closedPollMs ?? 1000,
     failureMemoryMs: options.failureMemoryMs ?? 60_000,
   };
-  checkWhole(resolved.pausedProbeMs, 'pausedProbeMs', 1, 86_400_000);
   checkWhole(resolved.probeLeaseMs, 'probeLeaseMs', 1, 86_400_000);
   checkWhole(resolved.pollMs, 'pollMs', 1, 60_000);
   checkWhole(resolved.closedPollMs, 'closedPollMs', 1, 600_000);

@@ -28,8 +28,8 @@ export interface Transition {
 export interface FailureResult extends Transition {
   /** Consecutive failures counted so far (closed), 0 otherwise. */
   failures: number;
-  /** Cool-down of the circuit this call opened, 0 otherwise. */
-  cooldownMs: number;
+  /** When this call opened the circuit: ms until its next probe may start; 0 otherwise. */
+  nextProbeInMs: number;
 }
 
 export interface ClaimResult extends Transition {
@@ -101,15 +101,14 @@ export class CircuitStore {
       [this.key],
       [
         config.failureThreshold,
-        config.cooldownMs,
-        config.maxCooldownMs,
+        config.probeIntervalMs,
         token,
-        this.o.pausedProbeMs,
+        config.pausedProbeMs,
         this.o.failureMemoryMs,
         this.channel,
       ],
     );
-    return { ...transition(reply), failures: num(reply, 2), cooldownMs: num(reply, 3) };
+    return { ...transition(reply), failures: num(reply, 2), nextProbeInMs: num(reply, 3) };
   }
 
   async success(token: string): Promise<Transition> {
@@ -137,7 +136,7 @@ export class CircuitStore {
     const reply = await pauseScript.run(
       this.redis,
       [this.key],
-      [reason, this.o.pausedProbeMs, token, this.channel],
+      [reason, this.o.config.pausedProbeMs, token, this.channel],
     );
     return transition(reply);
   }

@@ -4,11 +4,14 @@
  * State of one space, in one hash (absent = closed with no failures):
  *   state        closed | open | half-open | paused
  *   failures     consecutive transient failures while closed
- *   openUntil    end of the current cool-down (open)
- *   cooldown     current cool-down (ms); doubles per failed probe, forgotten on close
+ *   openedAt     when the circuit last opened (or re-opened after a failed probe)
+ *   openUntil    when the next probe of an open circuit may start: one probe interval after
+ *                the opening or after the start of the probe that failed, so probes start
+ *                at a steady cadence whatever the outage's length
  *   probeToken, probeUntil   who holds the one probe permit, and until when (a lease, so
  *                a prober that crashed does not wedge the space)
- *   nextProbeAt  when a paused space may be probed next
+ *   probeAt      when the current (or last) probe permit was claimed
+ *   nextProbeAt  when a paused space may be probed next (same cadence, its own interval)
  *   reason       why the space is paused
  * Every transition is published on the channel given in ARGV as the new state's name.
  * Replies are arrays of strings: { state, 1 if this call made a transition else 0, ... }.
@@ -31,8 +34,8 @@ local function close(channel)
   redis.call('DEL', key)
   announce(channel, 'closed')
 end
-local function open(cooldown, channel)
-  redis.call('HSET', key, 'state', 'open', 'openUntil', now + cooldown, 'cooldown', cooldown,
+local function open(openUntil, channel)
+  redis.call('HSET', key, 'state', 'open', 'openUntil', openUntil, 'openedAt', now,
     'failures', 0)
   redis.call('HDEL', key, 'probeToken', 'probeUntil')
   redis.call('PERSIST', key)
@@ -46,36 +49,34 @@ local function ms(x) return string.format('%.0f', math.max(0, x)) end
  *
  * KEYS[1] circuit hash
  * ARGV[1] failure threshold
- * ARGV[2] first cool-down (ms)
- * ARGV[3] longest cool-down (ms)
- * ARGV[4] probe token of the caller, or ''
- * ARGV[5] delay before the next probe of a paused space (ms)
- * ARGV[6] how long a count of failures is kept without a new failure (ms)
- * ARGV[7] pub/sub channel
- * Returns { state, transitioned, failures, cool-down }
+ * ARGV[2] probe interval of an open circuit (ms)
+ * ARGV[3] probe token of the caller, or ''
+ * ARGV[4] probe interval of a paused space (ms)
+ * ARGV[5] how long a count of failures is kept without a new failure (ms)
+ * ARGV[6] pub/sub channel
+ * Returns { state, transitioned, failures, ms until the next probe may start }
  */
 export const failureScript = new LuaScript(
   'circuit-failure',
   `${PROLOGUE}
-local channel = ARGV[7]
+local channel = ARGV[6]
+local interval = tonumber(ARGV[2])
 if state == 'closed' then
   local failures = redis.call('HINCRBY', key, 'failures', 1)
   if failures >= tonumber(ARGV[1]) then
-    local cooldown = field('cooldown') or tonumber(ARGV[2])
-    open(cooldown, channel)
-    return { 'open', '1', tostring(failures), ms(cooldown) }
+    open(now + interval, channel)
+    return { 'open', '1', tostring(failures), ms(interval) }
   end
-  redis.call('PEXPIRE', key, ARGV[6])
+  redis.call('PEXPIRE', key, ARGV[5])
   return { 'closed', '0', tostring(failures), '0' }
 end
-if state == 'half-open' and holds(ARGV[4]) then
-  local cooldown = math.min(math.max(2 * (field('cooldown') or 0), tonumber(ARGV[2])),
-    tonumber(ARGV[3]))
-  open(cooldown, channel)
-  return { 'open', '1', '0', ms(cooldown) }
+if state == 'half-open' and holds(ARGV[3]) then
+  local nextAt = math.max(now, (field('probeAt') or now) + interval)
+  open(nextAt, channel)
+  return { 'open', '1', '0', ms(nextAt - now) }
 end
-if state == 'paused' and holds(ARGV[4]) then
-  redis.call('HSET', key, 'nextProbeAt', now + tonumber(ARGV[5]))
+if state == 'paused' and holds(ARGV[3]) then
+  redis.call('HSET', key, 'nextProbeAt', (field('probeAt') or now) + tonumber(ARGV[4]))
   redis.call('HDEL', key, 'probeToken', 'probeUntil')
 end
 return { state, '0', '0', '0' }
@@ -109,8 +110,8 @@ return { state, '0', state }
 );
 
 /**
- * claim: asks for permission to send while the circuit is not closed. At the end of a
- * cool-down (or when a paused space is due a probe, or a probe lease expired) the caller
+ * claim: asks for permission to send while the circuit is not closed. When an open
+ * circuit's next probe is due (or a paused space's, or a probe lease expired) the caller
  * gets the one probe permit.
  *
  * KEYS[1] circuit hash
@@ -128,14 +129,15 @@ local probeUntil = field('probeUntil') or 0
 if state == 'open' then
   local openUntil = field('openUntil') or 0
   if now < openUntil then return { 'open', '0', 'wait', ms(openUntil - now) } end
-  redis.call('HSET', key, 'state', 'half-open', 'probeToken', ARGV[1], 'probeUntil', leaseEnd)
+  redis.call('HSET', key, 'state', 'half-open', 'probeToken', ARGV[1], 'probeUntil', leaseEnd,
+    'probeAt', now)
   announce(ARGV[3], 'half-open')
   return { 'half-open', '1', 'probe', '0' }
 end
 local due = now
 if state == 'paused' then due = field('nextProbeAt') or 0 end
 if now >= due and now >= probeUntil then
-  redis.call('HSET', key, 'probeToken', ARGV[1], 'probeUntil', leaseEnd)
+  redis.call('HSET', key, 'probeToken', ARGV[1], 'probeUntil', leaseEnd, 'probeAt', now)
   return { state, '0', 'probe', '0' }
 end
 return { state, '0', 'wait', ms(math.max(due, probeUntil) - now) }
@@ -165,7 +167,8 @@ return { state }
  *
  * KEYS[1] circuit hash
  * ARGV[1] reason
- * ARGV[2] delay before the first (next) probe (ms)
+ * ARGV[2] probe interval of a paused space (ms): the first probe comes that long after the
+ *         pause, the next that long after the start of a probe rejected again
  * ARGV[3] probe token of the caller, or ''
  * ARGV[4] pub/sub channel
  * Returns { 'paused', transitioned, previous state }
@@ -183,6 +186,7 @@ if state ~= 'paused' then
   return { 'paused', '1', state }
 end
 if holds(ARGV[3]) then
+  nextProbeAt = (field('probeAt') or now) + tonumber(ARGV[2])
   redis.call('HSET', key, 'nextProbeAt', nextProbeAt, 'reason', ARGV[1])
   redis.call('HDEL', key, 'probeToken', 'probeUntil')
 end

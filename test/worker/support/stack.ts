@@ -113,7 +113,7 @@ export async function withStack(
     shutdownTimeoutMs: 5000,
     ...rest,
     retry: { quickRetries: 1, attempts: 3, backoffBaseMs: 20, backoffMaxMs: 100, ...retry },
-    circuit: { failureThreshold: 5, cooldownMs: 200, maxCooldownMs: 400, ...circuit },
+    circuit: { failureThreshold: 5, probeIntervalMs: 200, pausedProbeMs: 200, ...circuit },
   };
   const metrics = createMetrics();
   const queues = new ParticipantQueues({ connection: redis, prefix, retry: config.retry });
