@@ -36,7 +36,9 @@ export function testConfig(
     ...DEFAULTS,
     redisUrl: testRedisUrl(),
     prefix,
-    spaces: new Map([['default', { ...profile, rateLimits: [{ count: 20_000, durationMs: 1000 }] }]]),
+    spaces: new Map([
+      ['default', { ...profile, rateLimits: [{ count: 20_000, durationMs: 1000 }] }],
+    ]),
     concurrency: 50,
     retry: { quickRetries: 1, attempts: 3, backoffBaseMs: 50, backoffMaxMs: 200 },
     requestTimeoutMs: 5000,
