@@ -107,6 +107,9 @@ async function resolveConference(api: ParticipantsApi, batch: Batch): Promise<st
   return newest.sid;
 }
 
+/** Size of the first page listed by a fan-out. */
+const FIRST_PAGE_SIZE = 50;
+
 /** Pages of call SIDs: the explicit list, or the API's list with the batch's filters. */
 async function* callSidPages(
   api: ParticipantsApi,
@@ -119,8 +122,12 @@ async function* callSidPages(
     for (let i = 0; i < callSids.length; i += chunkSize) yield callSids.slice(i, i + chunkSize);
     return;
   }
+  // A small first page: its updates start while the rest is listed (the first POST comes
+  // a page of 50 after the fan-out starts, not a page of 1000).
+  const pageSize = Math.min(1000, chunkSize);
   const pages = api.listParticipantPages(conferenceSid, {
-    pageSize: Math.min(1000, chunkSize),
+    pageSize,
+    firstPageSize: Math.min(FIRST_PAGE_SIZE, pageSize),
     ...filter,
   });
   for await (const page of pages) yield page.map((p) => p.call_sid);

@@ -23,6 +23,13 @@ export interface ListParticipantsOptions extends RequestOptions {
   hold?: boolean;
   /** Page size, 1..1000. @defaultValue 1000 */
   pageSize?: number;
+  /**
+   * Size of the first page only, 1..1000, so that the first items arrive sooner (a fan-out
+   * starts sending while the rest is listed). Later pages have `pageSize` when the server's
+   * `next_page_uri` pages by token (a position, not an offset); otherwise they keep this
+   * size. @defaultValue `pageSize`
+   */
+  firstPageSize?: number;
 }
 
 export interface ListConferencesOptions extends RequestOptions {

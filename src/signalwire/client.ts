@@ -133,7 +133,8 @@ class SignalWireClient implements ParticipantsApi {
     options: ListParticipantsOptions = {},
   ): AsyncIterable<Participant[]> {
     const path = `${this.#conferencePath(conferenceSid)}/Participants.json?${participantsQuery(options)}`;
-    return listPages<Participant>(this.#paging, path, 'participants', options.signal);
+    const later = options.firstPageSize === undefined ? undefined : (options.pageSize ?? 1000);
+    return listPages<Participant>(this.#paging, path, 'participants', options.signal, later);
   }
 
   listParticipants(

@@ -52,6 +52,8 @@ export async function* listPages<T>(
   firstPath: string,
   key: ListKey,
   signal: AbortSignal | undefined,
+  /** Page size of the pages after the first, when they page by token. */
+  laterPageSize?: number,
 ): AsyncGenerator<T[]> {
   const visited = new Set<string>();
   let path: string | undefined = firstPath;
@@ -63,7 +65,21 @@ export async function* listPages<T>(
     if (!page) throw malformedAnswer(exchange, meta, `no ${key} array`, context.redact);
     yield page.items;
     path = nextPagePath(context, { exchange, meta }, page.next_page_uri, visited);
+    if (path !== undefined && laterPageSize !== undefined) path = resized(path, laterPageSize);
   }
+}
+
+/**
+ * A next page's path with another `PageSize`, when it pages by `PageToken` (items after a
+ * position, so the size may change); an offset (`Page` alone) keeps the size it was given.
+ */
+function resized(path: string, pageSize: number): string {
+  const at = path.indexOf('?');
+  if (at < 0) return path;
+  const query = new URLSearchParams(path.slice(at + 1));
+  if (!query.has('PageToken') || !query.has('PageSize')) return path;
+  query.set('PageSize', String(pageSize));
+  return `${path.slice(0, at)}?${query.toString()}`;
 }
 
 /** The items of every page, one by one. */

@@ -95,7 +95,8 @@ export function participantsQuery(options: ListParticipantsOptions): string {
   const query = new URLSearchParams();
   booleanFilter(query, 'Muted', 'muted', options.muted);
   booleanFilter(query, 'Hold', 'hold', options.hold);
-  query.set('PageSize', pageSizeOf(options.pageSize));
+  query.set('PageSize', pageSizeOf(options.firstPageSize ?? options.pageSize));
+  if (options.firstPageSize !== undefined) pageSizeOf(options.pageSize);
   return query.toString();
 }
 

@@ -21,7 +21,8 @@
  *   reservation, for at most 0.2 % of a window's time lost to bucketing.
  * - A process uses a granted permit only within `maxLatenessMs` of its Redis time (the
  *   RedisClock maps Redis time to local time with bounds that hold); later ones are
- *   dropped, not saved up. So a request's start is at most that much after the time its
+ *   dropped, not saved up, and given back to the windows (one Lua call: they never
+ *   started), so a process stalled past the bound loses no capacity. So a request's start is at most that much after the time its
  *   grant was counted at, and a server counting arrivals sees a window hold at most
  *   `count` requests as long as delivery varies by no more than the margin's remaining
  *   share. The margin is a time (25 ms by default), not a fraction of the rate.
@@ -65,6 +66,8 @@ export interface RateLimiterStats {
   reserved: number;
   /** Granted permits not used in time, or voided by a pause. */
   dropped: number;
+  /** Of those, permits given back to the windows (they never started). */
+  returned: number;
   /** Reservations (Redis round trips for permits). */
   reserveCalls: number;
   /** Redis calls of any kind made by this limiter. */
@@ -112,7 +115,7 @@ class RedisRateLimiter implements RateLimiter {
   private readonly log: Logger;
   /** Callers waiting for a permit; each is handed the ms it waited. */
   private readonly waiters = new Waiters<number>();
-  private readonly pool = new PermitPool();
+  private readonly pool = new PermitPool((at, count) => this.giveBack(at, count));
   private readonly clock = new RedisClock();
   private readonly pending = new Set<Promise<unknown>>();
   private reserving = false;
@@ -123,7 +126,7 @@ class RedisRateLimiter implements RateLimiter {
   private closed = false;
   /** Successes not reported to Redis yet. */
   private successes = 0;
-  private counts = { granted: 0, reserved: 0, reserveCalls: 0, redisCalls: 0 };
+  private counts = { granted: 0, reserved: 0, returned: 0, reserveCalls: 0, redisCalls: 0 };
   private seen = { factor: 1, pausedUntil: 0, streak: 0, marginMs: 0 };
   /** Local (performance.now) time until which the space is known to be paused. */
   private localPausedUntil = 0;
@@ -276,7 +279,7 @@ class RedisRateLimiter implements RateLimiter {
     this.learnMargin(r.marginMs);
     this.learnPause(r.pausedUntil, r.nowMs, after);
     const deadline = this.clock.toLocal(r.nowMs).notAfter + this.o.maxLatenessMs;
-    this.pool.add(r.granted, deadline, r.nowMs);
+    this.pool.add(r.granted, deadline, r.nowMs, after);
     if (r.retryInMs >= 0) {
       // A window is full (or the space paused): come back when a permit frees, not before.
       const at = this.clock.toLocal(r.nowMs + r.retryInMs).notBefore;
@@ -308,6 +311,14 @@ class RedisRateLimiter implements RateLimiter {
       },
       Math.max(1, Math.ceil(ms)),
     );
+  }
+
+  /** Unused permits go back to the windows: they never started. */
+  private giveBack(at: number, count: number): void {
+    void this.call(this.store.giveBack(at, count)).then((n) => {
+      this.counts.returned += n ?? 0;
+      if (n) this.pump();
+    });
   }
 
   private learnMargin(marginMs: number): void {

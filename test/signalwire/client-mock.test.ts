@@ -145,6 +145,17 @@ describe('listing', () => {
     expect(gets[1]!.params!.PageToken).toMatch(/^PA/);
   });
 
+  it('lists a small first page, then full pages by token, in order', async () => {
+    const { sid, callSids } = mock.createConference(account.accountSid, { participants: 2100 });
+    const pages = await collect(client.listParticipantPages(sid, { firstPageSize: 50 }));
+    expect(pages.map((p) => p.length)).toEqual([50, 1000, 1000, 50]);
+    expect(pages.flat().map((p) => p.call_sid)).toEqual(callSids);
+    const gets = mock.requestLog().filter((e) => e.method === 'GET');
+    expect(gets[0]!.params).toEqual({ PageSize: '50' });
+    expect(gets[1]!.params).toMatchObject({ PageSize: '1000' });
+    expect(gets[1]!.params!.PageToken).toMatch(/^PA/);
+  });
+
   it('filters by Muted and Hold across pages', async () => {
     const { sid, callSids } = mock.createConference(account.accountSid, {
       participants: 2500,

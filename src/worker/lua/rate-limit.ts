@@ -252,6 +252,54 @@ return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), t
 );
 
 /**
+ * return: gives back permits granted at `at` that this process never used (its reply came
+ * too late to use them within the lateness bound, or nobody was waiting any more). They
+ * never started, so they leave every window's count: from the oldest entry stamped at or
+ * after `at` (merging only ever moves an entry's stamp forward, so that entry holds them).
+ *
+ * KEYS[1] state hash; KEYS[2..1+W] window lists
+ * ARGV[1] Redis time the permits were granted at (as the reserve script returned it)
+ * ARGV[2] how many
+ * ARGV[3] W, then count, duration (ms), bucket (ms) per window
+ * Returns the permits given back (0 when their entries had already left the windows).
+ */
+export const returnScript = new LuaScript(
+  'ratelimit-return',
+  `${PROLOGUE}
+local at = tonumber(ARGV[1])
+local k = tonumber(ARGV[2])
+local windows = windowsFrom(3)
+local back = 0
+for _, w in ipairs(windows) do
+  local len = redis.call('LLEN', w.key)
+  local i = len - 1
+  local found = nil
+  while i >= 0 do
+    local t, c = entry(redis.call('LINDEX', w.key, i))
+    if t < at - 0.0001 then break end
+    found = i
+    i = i - 1
+  end
+  if found then
+    local t, c = entry(redis.call('LINDEX', w.key, found))
+    local n = math.min(k, c)
+    if n == c then
+      redis.call('LSET', w.key, found, '__gone__')
+      redis.call('LREM', w.key, 1, '__gone__')
+    else
+      redis.call('LSET', w.key, found, ms(t) .. ' ' .. (c - n))
+    end
+    local total = tonumber(redis.call('HGET', state, w.field)) or n
+    redis.call('HSET', state, w.field, math.max(0, total - n))
+    back = math.max(back, n)
+  end
+end
+return back
+`,
+  -1,
+);
+
+/**
  * observe: what a response's rate-limit headers taught. Never shortens a pause.
  *
  * KEYS[1] state hash

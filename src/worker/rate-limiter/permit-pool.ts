@@ -3,7 +3,7 @@
  * (`performance.now()`). A grant is usable until its deadline (its Redis time mapped to the
  * earliest local time it can be, plus the lateness bound); later ones are dropped, never
  * saved up, because a request sent later than its grant could land in a window that did
- * not count it.
+ * not count it. Dropped grants never started, so they are given back (`onDrop`).
  */
 
 interface Grant {
@@ -20,13 +20,22 @@ export class PermitPool {
   /** Permits dropped because nobody used them in time (or a pause voided them). */
   dropped = 0;
 
+  /** `onDrop(at, count)` hears of every grant dropped unused (to give it back). */
+  constructor(private readonly onDrop: (at: number, count: number) => void = () => {}) {}
+
   /** Permits held and not used or dropped yet. */
   get size(): number {
     return this.unused;
   }
 
-  add(count: number, deadline: number, at: number): void {
+  /** Adds a grant; one already past its deadline at `now` is dropped at once. */
+  add(count: number, deadline: number, at: number, now: number): void {
     if (count <= 0) return;
+    if (deadline < now) {
+      this.dropped += count;
+      this.onDrop(at, count);
+      return;
+    }
     this.grants.push({ count, deadline, at });
     this.unused += count;
   }
@@ -60,5 +69,6 @@ export class PermitPool {
     const g = this.grants.shift() as Grant;
     this.unused -= g.count;
     this.dropped += g.count;
+    this.onDrop(g.at, g.count);
   }
 }

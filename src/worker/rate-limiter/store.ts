@@ -5,7 +5,12 @@
  */
 import type { Redis } from 'ioredis';
 import { num } from '../lua/script.js';
-import { observeScript, rateLimitedScript, reserveScript } from '../lua/rate-limit.js';
+import {
+  observeScript,
+  rateLimitedScript,
+  reserveScript,
+  returnScript,
+} from '../lua/rate-limit.js';
 import { limiterKeys, type LimiterKeys } from './keys.js';
 import { bucketMs, type ResolvedRateLimiterOptions } from './options.js';
 
@@ -84,6 +89,16 @@ export class RateLimitStore {
       factor: num(r, 5),
       streak: num(r, 6),
     };
+  }
+
+  /** Gives back `count` unused permits granted at Redis time `at`; resolves to how many. */
+  async giveBack(at: number, count: number): Promise<number> {
+    const r = await returnScript.run(this.redis, this.allKeys, [
+      at.toFixed(4),
+      count,
+      ...this.windowArgs,
+    ]);
+    return Number(r);
   }
 
   async rateLimited(retryAfterMs: number | undefined): Promise<RateLimitedResult> {
