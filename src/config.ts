@@ -92,6 +92,12 @@ export interface ConfbulkConfig {
    */
   rateJitterMs: number;
   /**
+   * Widest the limiter's margin may grow, in ms; `undefined` lets the limiter choose (8 x
+   * the starting margin, at least 200 ms, at most a tenth of the shortest window). Equal to
+   * `rateJitterMs`, the margin never widens.
+   */
+  rateMaxMarginMs: number | undefined;
+  /**
    * Participant updates in flight per worker process. 500 at an API latency of 80-200 ms
    * carries 2,500-6,000 updates/s, more than one core sends, so a whole window's burst
    * goes out as fast as the process can. @defaultValue 500
@@ -149,6 +155,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   prefix: '{confbulk}',
   rateLimits: [{ count: 12_000, durationMs: 10_000 }],
   rateJitterMs: 25,
+  rateMaxMarginMs: undefined,
   concurrency: 500,
   retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
   circuit: { failureThreshold: 10, probeIntervalMs: 750, pausedProbeMs: 1000 },
@@ -447,6 +454,8 @@ export function loadConfig(
     spaces,
     rateLimits,
     rateJitterMs: intFrom(env, 'CONFBULK_RATE_JITTER_MS', 0, 60_000) ?? DEFAULTS.rateJitterMs,
+    rateMaxMarginMs:
+      intFrom(env, 'CONFBULK_RATE_MAX_MARGIN_MS', 0, 3_600_000) ?? DEFAULTS.rateMaxMarginMs,
     concurrency:
       intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
     retry: {

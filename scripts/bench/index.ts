@@ -3,16 +3,18 @@
  * on the same mock. Every scenario prints a table and its targets, and writes
  * `bench-results/<scenario>.json` with the machine, load average and versions.
  *
- *   npm run bench                          every scenario, full size (< 10 min on 2 cores)
+ *   npm run bench                          every scenario, full size (about 10 min on 2 cores)
  *   npm run bench -- --quick               CI sizes (about a minute)
  *   npm run bench -- --scenario rate       one scenario (repeat the flag for more)
  *   npm run bench -- --strict              exit 1 when a target is missed
  *
- * Scenarios: overhead, rate, mass-mute, memory. Needs no Redis: each scenario starts a
+ * Scenarios: overhead, rate, mass-mute, windows, jitter, outages, limiter-memory, memory. Needs no Redis: each scenario starts a
  * private redis-server (scripts/redis.ts) and stops it.
  */
+import { limiterMemory } from './limiter-memory.js';
 import { massMute } from './mass-mute.js';
 import { memory } from './memory.js';
+import { outages } from './outages.js';
 import { overhead } from './overhead.js';
 import { rateExactness } from './rate.js';
 import { parseRunnerArgs } from './support/args.js';
@@ -20,8 +22,18 @@ import { runScenarios } from './support/runner.js';
 import { describeMachine, machineInfo, roundLoad, writeJson } from './support/results.js';
 import type { Scenario, ScenarioResult } from './support/scenario.js';
 import { markdownTable, printTable } from './support/table.js';
+import { jitter, windows } from './windows.js';
 
-const SCENARIOS: Scenario[] = [overhead, rateExactness, massMute, memory];
+const SCENARIOS: Scenario[] = [
+  overhead,
+  rateExactness,
+  massMute,
+  windows,
+  jitter,
+  outages,
+  limiterMemory,
+  memory,
+];
 
 const USAGE = `Usage: npm run bench -- [--quick] [--scenario NAME]... [--strict]
 

@@ -175,6 +175,9 @@ class Runtime implements WorkerRuntime {
       subscriber: this.#subscriber,
       limits: getSpace(config, space).rateLimits,
       jitterMs: config.rateJitterMs,
+      ...(config.rateMaxMarginMs !== undefined && {
+        maxMarginMs: Math.max(config.rateMaxMarginMs, config.rateJitterMs),
+      }),
     });
     const circuit = createCircuitBreaker({
       ...common,

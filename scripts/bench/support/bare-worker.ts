@@ -28,7 +28,11 @@ function limiterFromEnv(text: string | undefined): { max: number; duration: numb
 async function main(): Promise<void> {
   const config = loadConfig();
   const connection = createRedis(config.redisUrl as string);
-  const clients = new SignalWireClients(config);
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
+  // As many connections as jobs in flight, as confbulk's worker has (src/worker/stack.ts).
+  const clients = new SignalWireClients(config, {
+    client: { connections: Math.max(concurrency, 16) },
+  });
   const client = clients.get('default');
   const limiter = limiterFromEnv(process.env.BENCH_LIMIT);
   const processor = async (job: Job<ParticipantJobData>): Promise<{ status: number }> => {
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
   const worker = new Worker(updatesQueueName('default'), processor, {
     connection,
     prefix: config.prefix,
-    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
+    concurrency,
     ...(limiter && { limiter }),
   });
   worker.on('error', (err) => console.error(`bare worker error: ${err.message}`));
