@@ -16,7 +16,7 @@ const COOLDOWN_MS = 4000;
 function workerConfig(scene: Scene): ConfbulkConfig {
   const spaces = new Map(scene.config.spaces);
   const space = spaces.get('default');
-  if (space) spaces.set('default', { ...space, rateLimit: { count: 200, durationMs: 1000 } });
+  if (space) spaces.set('default', { ...space, rateLimits: [{ count: 200, durationMs: 1000 }] });
   return {
     ...scene.config,
     spaces,
@@ -24,8 +24,7 @@ function workerConfig(scene: Scene): ConfbulkConfig {
     circuit: {
       ...scene.config.circuit,
       failureThreshold: 3,
-      cooldownMs: COOLDOWN_MS,
-      maxCooldownMs: COOLDOWN_MS,
+      probeIntervalMs: COOLDOWN_MS,
     },
   };
 }

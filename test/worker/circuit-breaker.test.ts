@@ -281,7 +281,7 @@ describe('CircuitBreaker', () => {
 
   it('hands an unused probe permit on at once when its caller gives it back', async () => {
     const spec: Extra = {
-      config: { ...config, failureThreshold: 1, cooldownMs: 100 },
+      config: { ...config, failureThreshold: 1, probeIntervalMs: 100 },
       probeLeaseMs: 60_000,
     };
     await withBreakers([spec, spec], async ([a, b]) => {
