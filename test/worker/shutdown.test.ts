@@ -4,7 +4,10 @@ import { withStack } from './support/stack.js';
 describe('worker runtime shutdown', () => {
   it('hands waiting jobs back without an attempt, lets requests in flight finish, and another runtime completes them', async () => {
     await withStack(
-      { participants: 40, rateLimit: { count: 20, durationMs: 1000 }, config: { concurrency: 10 } },
+      // One request per 40 ms (+ 25 ms of margin) at 100 ms of latency: a steady trickle, so
+      // that one or two are in flight whenever the runtime closes (a whole 1 s window would
+      // go out in one burst and come back together).
+      { participants: 40, rateLimit: { count: 1, durationMs: 40 }, config: { concurrency: 10 } },
       async (s) => {
         s.mock.setFaults({ latencyMs: 100 });
         await s.queues.addJobs(s.jobs());
