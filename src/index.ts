@@ -32,12 +32,24 @@ export {
 } from './bulk-actions/request-schema.js';
 export { SCHEDULE_NAME_PATTERN, validateScheduleSpec } from './schedules/schedules.js';
 export {
+  DELIVERY_HEADER,
   EVENT_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
-  signWebhookBody,
+  DEFAULT_TOLERANCE_SECONDS,
+  signWebhook,
   verifyWebhookSignature,
-} from './webhooks/webhooks.js';
+  type VerifyOptions,
+} from './webhooks/signature.js';
+export {
+  WebhookGuard,
+  forbiddenRange,
+  systemResolve,
+  type ResolveHost,
+  type WebhookGuardOptions,
+} from './webhooks/guard.js';
+export { TokenStore, type CreatedToken, type NewToken, type TokenInfo } from './auth/tokens.js';
+export { ROLES, type Principal, type Role } from './auth/access.js';
 export { BatchNotFoundError, BatchWaitTimeoutError } from './producer/errors.js';
 
 // Workers

@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { ConfbulkConfig } from '../config.js';
 import type { BatchStore, CreatedBatch } from '../batches/store.js';
 import { enqueueFanout } from '../fanout/fanout.js';
+import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { validateBulkActionRequest } from './request-schema.js';
 
 export interface SubmitOptions {
@@ -22,11 +23,14 @@ export class BulkActionSubmitter {
     private readonly batches: BatchStore,
     /** The fan-out queue, opened on first use (opening one writes to Redis). */
     private readonly fanoutQueue: () => Queue,
+    /** Where webhooks may go. @defaultValue the guard of `config` */
+    private readonly webhookGuard: WebhookGuard = webhookGuardOf(config),
   ) {}
 
   /** @throws ValidationError naming the field, before anything is written. */
   async submit(input: unknown, options: SubmitOptions = {}): Promise<CreatedBatch> {
     const req = validateBulkActionRequest(this.config, input);
+    if (req.webhookUrl !== undefined) await this.webhookGuard.check(req.webhookUrl);
     if (options.idempotencyKey !== undefined) req.idempotencyKey = options.idempotencyKey;
     const created = await this.batches.create(
       req,

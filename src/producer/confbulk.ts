@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { closeRedis, createRedis, QUEUE_NAMES, quietQueue, redisAnswers } from '../queues.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { ProducerKeys } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
 import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from '../types.js';
@@ -31,6 +32,11 @@ export interface ConfbulkOptions {
   logger?: Logger;
   /** How often waiting reads a batch's progress, in ms. @defaultValue 250 */
   pollMs?: number;
+  /**
+   * Where webhooks may go (checked when a bulk action or schedule is submitted).
+   * @defaultValue the allow-list of `config` and the system resolver
+   */
+  webhookGuard?: WebhookGuard;
 }
 
 /** Most batches `listBatches` returns at once. */
@@ -75,7 +81,8 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     }
     return q;
   };
-  const submitter = new BulkActionSubmitter(config, batches, queue(QUEUE_NAMES.fanout));
+  const guard = options.webhookGuard ?? webhookGuardOf(config);
+  const submitter = new BulkActionSubmitter(config, batches, queue(QUEUE_NAMES.fanout), guard);
   const explainer = new BatchExplainer({
     redis: connection,
     keys,
@@ -132,7 +139,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     listBatches: async (opts = {}) =>
       explainer.explainAll(await batches.list(checkLimit(opts.limit ?? 50))),
     waitForBatch: (id, waitOptions) => waiter.wait(id, waitOptions),
-    schedules: new ScheduleStore(config, queue(QUEUE_NAMES.schedules)),
+    schedules: new ScheduleStore(config, queue(QUEUE_NAMES.schedules), guard),
     close: () => (closing ??= close()),
   };
 }

@@ -18,6 +18,7 @@ import type { ConfbulkConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import {
   bulkActionRequestSchema,
   validateBulkActionRequest,
@@ -157,6 +158,8 @@ export class ScheduleStore implements Schedules {
     private readonly config: ConfbulkConfig,
     /** The schedules queue, opened on first use (opening one writes to Redis). */
     private readonly openQueue: () => Queue,
+    /** Where webhooks may go. @defaultValue the guard of `config` */
+    private readonly webhookGuard: WebhookGuard = webhookGuardOf(config),
   ) {}
 
   private get queue(): Queue {
@@ -165,6 +168,13 @@ export class ScheduleStore implements Schedules {
 
   async add(input: ScheduleSpec): Promise<Schedule> {
     const { spec, repeat } = validateScheduleSpec(this.config, input);
+    if (spec.request.webhookUrl !== undefined) {
+      await this.webhookGuard.check(spec.request.webhookUrl).catch((err: unknown) => {
+        throw err instanceof ValidationError
+          ? new ValidationError(`request.${err.message}`, 'request.webhookUrl')
+          : err;
+      });
+    }
     const data: ScheduleJobData = { spec, createdAt: new Date().toISOString() };
     await this.queue.upsertJobScheduler(spec.name, repeat, {
       name: 'scheduled-bulk-action',

@@ -1,24 +1,23 @@
 /**
  * Completion webhooks: when a batch ends, its final state is POSTed to the batch's
- * `webhookUrl`, signed with HMAC-SHA256. Delivery is a BullMQ job (deterministic id per
- * batch), so it survives a crash of the worker that ended the batch and is retried with
- * backoff while the receiver is down.
+ * `webhookUrl`, signed (signature.ts). Delivery is a BullMQ job (deterministic id per
+ * batch, which is also the delivery id), so it survives a crash of the worker that ended
+ * the batch and is retried with backoff while the receiver is down. Every attempt goes
+ * through the webhook guard (guard.ts): the URL is checked again, the connection resolves
+ * the host through the guard and its remote address is checked; redirects are not followed.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { Agent, buildConnector, fetch } from 'undici';
 import type { Logger } from '../logger.js';
 import type { BatchStore } from '../batches/store.js';
 import { QUEUE_NAMES } from '../queues.js';
+import { WebhookAddressError, WebhookGuard } from './guard.js';
+import { EVENT_HEADER, signWebhook } from './signature.js';
+
+export * from './signature.js';
 
 /** Queue of webhook deliveries (under the configured prefix). */
 export const WEBHOOKS_QUEUE = QUEUE_NAMES.webhooks;
-
-/** `sha256=<hex HMAC-SHA256 of the raw body>`. */
-export const SIGNATURE_HEADER = 'x-confbulk-signature';
-/** Unix seconds at which the delivery was signed. */
-export const TIMESTAMP_HEADER = 'x-confbulk-timestamp';
-/** `batch.completed` or `batch.failed`. */
-export const EVENT_HEADER = 'x-confbulk-event';
 
 export interface WebhookJobData {
   batchId: string;
@@ -31,23 +30,6 @@ export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
-
-/** The value of the signature header for `body`. */
-export function signWebhookBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
-/** For receivers: whether `signature` is the header confbulk would send for `body`. */
-export function verifyWebhookSignature(
-  secret: string,
-  body: string,
-  signature: string | undefined,
-): boolean {
-  if (!signature) return false;
-  const expected = Buffer.from(signWebhookBody(secret, body));
-  const given = Buffer.from(signature);
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
 
 /** Queues the delivery of a batch's webhook; a second call for the same batch is a no-op. */
 export async function enqueueWebhook(queue: Queue, batchId: string): Promise<void> {
@@ -64,6 +46,13 @@ export interface WebhookProcessorOptions {
   logger: Logger;
   /** Timeout of one delivery. @defaultValue 10000 */
   timeoutMs?: number;
+  /** Where deliveries may go. @defaultValue a guard with no allow-list and the system resolver */
+  guard?: WebhookGuard;
+  /**
+   * Extra CA certificates trusted for receivers (PEM), besides the system's; in production
+   * NODE_EXTRA_CA_CERTS does the same. @defaultValue none
+   */
+  ca?: string[];
 }
 
 /** Where a webhook goes, for logs: the origin only (a query string may hold a token). */
@@ -75,11 +64,39 @@ function originOf(url: string): string {
   }
 }
 
+/**
+ * An undici dispatcher whose connections resolve hosts through the guard and are dropped
+ * when the connected address is not one the guard allows.
+ */
+function guardedDispatcher(guard: WebhookGuard, ca: string[] | undefined): Agent {
+  const connector = buildConnector({ lookup: guard.guardedLookup, ...(ca && { ca }) });
+  return new Agent({
+    connect: (options, callback) => {
+      connector(options, (...args) => {
+        const [err, socket] = args;
+        if (err) return callback(err, null);
+        if (!guard.connectedAddressAllowed(options.hostname, socket.remoteAddress)) {
+          socket.destroy();
+          return callback(
+            new WebhookAddressError(
+              `webhook host '${options.hostname}' connected to an address that is not public; dropped`,
+            ),
+            null,
+          );
+        }
+        return callback(null, socket);
+      });
+    },
+  });
+}
+
 /** The processor of the webhooks queue. */
 export function createWebhookProcessor(
   options: WebhookProcessorOptions,
 ): (job: Job<WebhookJobData>) => Promise<{ status: number } | { skipped: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const guard = options.guard ?? new WebhookGuard();
+  const dispatcher = guardedDispatcher(guard, options.ca);
   return async (job) => {
     const batch = await options.batches.get(job.data.batchId);
     if (!batch?.webhookUrl) return { skipped: batch ? 'no webhookUrl' : 'batch expired' };
@@ -88,28 +105,51 @@ export function createWebhookProcessor(
         'cannot sign the completion webhook: CONFBULK_WEBHOOK_SECRET is not set on this worker',
       );
     }
+    const to = originOf(batch.webhookUrl);
+    try {
+      await guard.check(batch.webhookUrl);
+    } catch (err) {
+      // The address rule (or the allow-list) changed since submission, or DNS did.
+      options.logger.warn(
+        { batchId: batch.id, to, err: (err as Error).message },
+        'completion webhook refused by the address guard',
+      );
+      throw new UnrecoverableError(`webhook of batch ${batch.id}: ${(err as Error).message}`);
+    }
     const body = JSON.stringify(batch);
-    const response = await fetch(batch.webhookUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'confbulk-webhook',
-        [SIGNATURE_HEADER]: signWebhookBody(options.secret, body),
-        [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
-        [EVENT_HEADER]: `batch.${batch.state}`,
-      },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
-    });
+    const deliveryId = String(job.id ?? `webhook.${batch.id}`);
+    let response: Awaited<ReturnType<typeof fetch>>;
+    try {
+      response = await fetch(batch.webhookUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'confbulk-webhook',
+          ...signWebhook(options.secret, body, deliveryId),
+          [EVENT_HEADER]: `batch.${batch.state}`,
+        },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+        dispatcher,
+      });
+    } catch (err) {
+      const cause = (err as Error & { cause?: unknown }).cause;
+      if (cause instanceof WebhookAddressError) {
+        options.logger.warn(
+          { batchId: batch.id, to, err: cause.message },
+          'completion webhook refused by the address guard at delivery',
+        );
+      }
+      // A name that resolves privately now may resolve publicly again: retried with backoff.
+      throw err;
+    }
     await response.body?.cancel();
     if (response.status < 200 || response.status >= 300) {
-      throw new Error(
-        `webhook of batch ${batch.id} to ${originOf(batch.webhookUrl)} answered ${response.status}`,
-      );
+      throw new Error(`webhook of batch ${batch.id} to ${to} answered ${response.status}`);
     }
     options.logger.debug(
-      { batchId: batch.id, to: originOf(batch.webhookUrl), status: response.status },
+      { batchId: batch.id, to, status: response.status },
       'completion webhook delivered',
     );
     return { status: response.status };

@@ -22,6 +22,7 @@ import { IntentStore } from '../intents/intents.js';
 import { ProducerKeys } from '../keys.js';
 import { noteListingError } from '../batches/reason/notes.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
+import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
 
 export interface BatchWorkerContext {
@@ -34,6 +35,15 @@ export interface BatchWorkerContext {
   queues: ParticipantQueues;
   /** Lock of a participant job in progress (the worker runtime's `lockDurationMs`). */
   lockDurationMs: number;
+  /** @defaultValue the guard of `config`, system CAs */
+  webhooks?: WebhookDeliveryOptions;
+}
+
+export interface WebhookDeliveryOptions {
+  /** @defaultValue `webhookGuardOf(config)` */
+  guard?: WebhookGuard;
+  /** Extra trusted CA certificates (PEM) of receivers. @defaultValue none */
+  ca?: string[];
 }
 
 export interface BatchWorkerParts {
@@ -82,7 +92,8 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     serves: (space) => config.spaces.has(space),
     noteListingError: (batchId, note) => noteListingError(connection, keys, batchId, note),
   });
-  const submitter = new BulkActionSubmitter(config, batches, () => fanoutQueue);
+  const guard = ctx.webhooks?.guard ?? webhookGuardOf(config);
+  const submitter = new BulkActionSubmitter(config, batches, () => fanoutQueue, guard);
 
   const hooks: PipelineHooks = {
     beforeSend: (job, jobId) => intents.beforeSend(job, jobId),
@@ -120,7 +131,13 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     },
     {
       queueName: WEBHOOKS_QUEUE,
-      processor: createWebhookProcessor({ batches, secret: config.webhookSecret, logger }),
+      processor: createWebhookProcessor({
+        batches,
+        secret: config.webhookSecret,
+        logger,
+        guard,
+        ...(ctx.webhooks?.ca && { ca: ctx.webhooks.ca }),
+      }),
       concurrency: CONCURRENCY.webhooks,
     },
   ];

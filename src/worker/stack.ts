@@ -10,7 +10,7 @@ import type { ConfbulkConfig } from '../config.js';
 import { ParticipantQueues } from '../jobs/enqueue.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { batchWorkerParts } from './parts.js';
+import { batchWorkerParts, type WebhookDeliveryOptions } from './parts.js';
 import type { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import {
@@ -34,6 +34,8 @@ export interface WorkerStackOptions {
   stalled?: StalledJobOptions;
   /** Where connection errors of the workers go (one line per outage). */
   redisHealth?: RedisHealth;
+  /** How completion webhooks are delivered. @defaultValue the guard of `config`, system CAs */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 export interface WorkerStack {
@@ -80,6 +82,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       clients,
       queues,
       lockDurationMs: resolveStalled(options.stalled).lockDurationMs,
+      ...(options.webhooks && { webhooks: options.webhooks }),
     });
     acquired.push(['batch parts', () => parts.close()]);
     const runtime = await startWorkerRuntime({

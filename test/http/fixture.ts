@@ -15,6 +15,7 @@ import { ProducerKeys } from '../../src/keys.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
+import { WebhookGuard, type ResolveHost } from '../../src/webhooks/guard.js';
 import type { Confbulk } from '../../src/types.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -72,12 +73,22 @@ export async function withApi<T>(
     ops?: boolean;
     /** @defaultValue silent */
     logger?: Logger;
+    /** Resolver of webhook hosts (tests have no DNS). @defaultValue the system's */
+    resolve?: ResolveHost;
   } = {},
 ): Promise<T> {
   const prefix = uniquePrefix();
   const config = loadConfig(testEnv(prefix, options.env));
   const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-  const confbulk = await createConfbulk({ config });
+  const confbulk = await createConfbulk({
+    config,
+    ...(options.resolve && {
+      webhookGuard: new WebhookGuard({
+        allowHosts: config.webhookAllowHosts,
+        resolve: options.resolve,
+      }),
+    }),
+  });
   const dlq = await openDeadLetters(config as ConfbulkConfig & { redisUrl: string });
   const tokens = new TokenStore(redis, new ProducerKeys(prefix), [...config.spaces.keys()]);
   const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });

@@ -2,14 +2,13 @@
  * Bulk actions end to end: producer -> fan-out -> worker runtime -> mock Compatibility
  * API, checked on the mock's participant state and request log.
  */
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { participantJobId } from '../../src/jobs/participant-job.js';
 import { updatesQueueName } from '../../src/queues.js';
 import type { BulkActionRequest } from '../../src/types.js';
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/webhooks/webhooks.js';
+import { DELIVERY_HEADER, verifyWebhookSignature } from '../../src/webhooks/signature.js';
+import { startHttpsReceiver, type Received } from '../helpers/https-receiver.js';
 import { WEBHOOK_SECRET, withScene, type Scene } from './support.js';
 
 const url = (name: string): string => `https://media.example.com/${name}.mp3`;
@@ -218,42 +217,37 @@ describe('bulk actions end to end', () => {
     });
   });
 
-  it('POSTs a signed completion webhook, retried until the receiver answers', async () => {
-    const received: { body: string; signature: string | undefined }[] = [];
-    const receiver = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push({ body, signature: req.headers[SIGNATURE_HEADER] as string | undefined });
-        res.writeHead(received.length === 1 ? 503 : 204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  it('POSTs a signed completion webhook over https, retried until the receiver answers', async () => {
+    const receiver = await startHttpsReceiver((i) => ({ status: i === 0 ? 503 : 204 }));
     try {
-      const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/confbulk?token=abc`;
-      await withWorkers(async ({ mock, account, confbulk }) => {
-        const conference = mock.createConference(account.accountSid, { participants: 10 });
-        const handle = await confbulk.bulkAction({
-          action: 'mute',
-          target: { conferenceSid: conference.sid },
-          webhookUrl,
-        });
-        const batch = await handle.completed({ timeoutMs: 30_000 });
-        const deadline = Date.now() + 15_000;
-        while (received.length < 2 && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 50));
-        expect(received).toHaveLength(2);
-        const delivered = received[1] as { body: string; signature: string };
-        expect(verifyWebhookSignature(WEBHOOK_SECRET, delivered.body, delivered.signature)).toBe(
-          true,
-        );
-        expect(verifyWebhookSignature('another-secret', delivered.body, delivered.signature)).toBe(
-          false,
-        );
-        expect(JSON.parse(delivered.body)).toEqual(batch);
-      });
+      const webhookUrl = `https://localhost:${receiver.port}/hooks/confbulk?token=abc`;
+      await withScene(
+        async ({ mock, account, confbulk, startWorkers }) => {
+          mock?.setRateLimit(null);
+          await startWorkers({ webhooks: { ca: [receiver.ca] } });
+          const conference = mock!.createConference(account!.accountSid, { participants: 10 });
+          const handle = await confbulk.bulkAction({
+            action: 'mute',
+            target: { conferenceSid: conference.sid },
+            webhookUrl,
+          });
+          const batch = await handle.completed({ timeoutMs: 30_000 });
+          const deadline = Date.now() + 15_000;
+          while (receiver.received.length < 2 && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50));
+          expect(receiver.received).toHaveLength(2);
+          const [first, second] = receiver.received as [Received, Received];
+          expect(verifyWebhookSignature(WEBHOOK_SECRET, second.body, second.headers)).toBe(true);
+          expect(verifyWebhookSignature('another-secret', second.body, second.headers)).toBe(false);
+          // A retry is the same delivery: receivers deduplicate on its id.
+          expect(second.headers[DELIVERY_HEADER]).toBe(first.headers[DELIVERY_HEADER]);
+          expect(second.headers[DELIVERY_HEADER]).toBe(`webhook.${batch.id}`);
+          expect(JSON.parse(second.body)).toEqual(batch);
+        },
+        { withMock: true },
+      );
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 });

@@ -14,6 +14,7 @@ import {
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import type { Confbulk } from '../../src/types.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
+import type { WebhookDeliveryOptions } from '../../src/worker/parts.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -44,6 +45,8 @@ export function testConfig(
     requestTimeoutMs: 5000,
     shutdownTimeoutMs: 5000,
     webhookSecret: WEBHOOK_SECRET,
+    // The tests' https receivers listen on loopback.
+    webhookAllowHosts: ['localhost'],
   };
 }
 
@@ -67,7 +70,10 @@ export interface Scene {
   mock?: MockServer;
   account?: MockAccount;
   /** Starts workers (runtime + the producer's parts); stopped by the scene's cleanup. */
-  startWorkers(options?: { concurrency?: number }): Promise<Workers>;
+  startWorkers(options?: {
+    concurrency?: number;
+    webhooks?: WebhookDeliveryOptions;
+  }): Promise<Workers>;
 }
 
 export interface Workers {
@@ -99,7 +105,7 @@ export async function withScene<T>(
     ...(mock && { mock }),
     ...(account && { account }),
     async startWorkers(o = {}) {
-      const workers = await startWorkers(config, redis, o.concurrency);
+      const workers = await startWorkers(config, redis, o.concurrency, o.webhooks);
       started.push(workers);
       return workers;
     },
@@ -119,12 +125,14 @@ async function startWorkers(
   config: ConfbulkConfig,
   redis: Redis,
   concurrency?: number,
+  webhooks?: WebhookDeliveryOptions,
 ): Promise<Workers> {
   const connection = redis.duplicate();
   const stack = await startWorkerStack({
     config,
     connection,
     ...(concurrency !== undefined && { concurrency }),
+    ...(webhooks && { webhooks }),
     stalled: { lockDurationMs: 5000, stalledIntervalMs: 2000 },
   });
   let stopping: Promise<void> | undefined;
