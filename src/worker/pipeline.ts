@@ -437,11 +437,12 @@ export class ParticipantPipeline {
 
   /**
    * Whether the participant of an ambiguous answer left, by a paced follow-up GET. When
-   * the GET cannot tell (it failed), the answer keeps its own meaning.
+   * the GET cannot tell (it failed), the answer keeps its own meaning. Not aborted at
+   * shutdown: the job is in flight, and an aborted check would leave a leaver `invalid`.
    */
   async #hasLeft(run: Run): Promise<boolean> {
     const { conferenceSid, callSid } = run.data;
-    const found = await this.#leavers.verdict(conferenceSid, callSid, this.#o.shutdown);
+    const found = await this.#leavers.verdict(conferenceSid, callSid);
     if (found.verdict === 'unknown') {
       this.#log.warn(
         { jobId: run.jobId, err: found.error },
