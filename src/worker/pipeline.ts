@@ -15,6 +15,7 @@
  * Sent at most once where a repeat is audible: an announcement takes its send record
  * (send-record.ts) right before it leaves; a job that comes back and finds it never sends
  * again. After a 2xx only bookkeeping is retried (pipeline-outcomes.ts), never the request.
+ * What each answer means for the job is pipeline-answers.ts.
  */
 import { DelayedError, type Processor } from 'bullmq';
 import type { RetryConfig } from '../config.js';
@@ -28,18 +29,13 @@ import {
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
-import { LeaverCheck, type LeaverCheckOptions } from '../signalwire/leaver-check.js';
-import type { Participant, ResponseMeta, UpdateParticipantParams } from '../signalwire/types.js';
-import {
-  decideFailure,
-  isQuickRetryable,
-  mayHaveApplied,
-  mayHaveLeft,
-  statusClass,
-} from './classify.js';
+import type { LeaverCheckOptions } from '../signalwire/leaver-check.js';
+import type { UpdateParticipantParams } from '../signalwire/types.js';
+import { decideFailure, isQuickRetryable, mayHaveApplied } from './classify.js';
 import type { PipelineCircuit, PipelineLimiter } from './gate.js';
 import { Gate, ShutdownPark } from './gate.js';
-import { OutcomeWriter, outcomeFacts, type ParticipantJob, type Run } from './pipeline-outcomes.js';
+import { AnswerHandler, type Answer } from './pipeline-answers.js';
+import { OutcomeWriter, type ParticipantJob, type Run } from './pipeline-outcomes.js';
 import { withQuickRetries } from './quick-retry.js';
 import type { EarlierSend, SendRecords, SendTicket } from './send-record.js';
 import type { ParticipantJobResult, PipelineHooks, JobOutcome } from './types.js';
@@ -74,15 +70,6 @@ export interface PipelineOptions {
   leaverCheck?: LeaverCheckOptions;
 }
 
-/** What a 2xx answered: its meta, and the participant of an update. */
-interface Answer {
-  meta: ResponseMeta;
-  participant?: Participant;
-}
-
-/** At most one "credentials rejected" error line per space in this interval. */
-const CREDENTIALS_LOG_INTERVAL_MS = 10_000;
-
 /** A newer intent took over every field of the job between two tries. */
 class SupersededAtTry extends Error {}
 
@@ -106,22 +93,18 @@ function isLastAttempt(job: ParticipantJob): boolean {
 export class ParticipantPipeline {
   readonly #o: PipelineOptions;
   readonly #gate: Gate;
-  readonly #leavers: LeaverCheck;
+  readonly #answers: AnswerHandler;
   readonly #log: Logger;
   readonly #out: OutcomeWriter;
-  #credentialsLoggedAt = -Infinity;
   /** Errors already handed back to BullMQ (counted and recorded once). */
   readonly #handedOver = new WeakSet<object>();
-  /** The `space` label of this pipeline's metrics, made once. */
-  readonly #spaceLabel: { space: string };
 
   constructor(options: PipelineOptions) {
     this.#o = options;
-    this.#spaceLabel = { space: options.space };
     this.#log = options.logger.child({ component: 'pipeline', space: options.space });
     this.#gate = new Gate(options.circuit, options.limiter, options.shutdown);
     this.#out = new OutcomeWriter(options);
-    this.#leavers = new LeaverCheck(options.client, options.leaverCheck);
+    this.#answers = new AnswerHandler(options, this.#out);
   }
 
   /** The BullMQ processor. */
@@ -247,28 +230,9 @@ export class ParticipantPipeline {
         return this.#out.finish(run, 'superseded', { requests: run.requests });
       }
       if (err instanceof EarlierSendFound) return this.#afterEarlierSend(run, err);
-      return this.#conclude(run, err);
+      return this.#answers.conclude(run, err);
     }
-    return this.#succeeded(run, answer);
-  }
-
-  /**
-   * After a 2xx: bookkeeping only, retried in process; the request is never sent again. A
-   * 2xx whose participant says `completed` counts as gone when a GET shows it left.
-   */
-  async #succeeded(run: Run, { meta, participant }: Answer): Promise<ParticipantJobResult> {
-    const { status } = meta;
-    const ticket = run.sent;
-    if (ticket) {
-      await this.#out.bookkeeping('marking the announcement sent', run.jobId, () =>
-        this.#o.sendRecords.markSent(ticket, status),
-      );
-    }
-    if (participant?.status === 'completed' && (await this.#hasLeft(run))) {
-      const message = 'the update was answered for a participant whose call completed';
-      return this.#out.finish(run, 'gone', { requests: run.requests, status, message });
-    }
-    return this.#out.finish(run, 'succeeded', { requests: run.requests, status });
+    return this.#answers.succeeded(run, answer);
   }
 
   /** A job that came back to a send record: the outcome it had, or `unsafe-retry`. */
@@ -328,12 +292,12 @@ export class ParticipantPipeline {
         answer = await this.#request(run.data, run.params);
       } catch (err) {
         if (ticket && !mayHaveApplied(err)) await this.#o.sendRecords.giveBack(ticket);
-        if (!(await this.#absorb(run, err, started))) throw err;
+        if (!(await this.#answers.absorb(run, err, started))) throw err;
         continue;
       }
       if (ticket) run.sent = ticket;
       const { meta } = answer;
-      this.#answered(meta.status, 'succeeded', started);
+      this.#answers.answered(meta.status, 'succeeded', started);
       void this.#o.limiter.observe(meta.rateLimit);
       this.#o.limiter.onSuccess();
       // The request succeeded: a failure to tell the circuit must not send it again.
@@ -363,100 +327,6 @@ export class ParticipantPipeline {
     return data.op === 'remove'
       ? client.removeParticipant(data.conferenceSid, data.callSid)
       : client.updateParticipant(data.conferenceSid, data.callSid, params);
-  }
-
-  /** Handles a failure that consumes no attempt; true when the job should go back to the gate. */
-  async #absorb(run: Run, err: unknown, started: number): Promise<boolean> {
-    const decision = decideFailure(err, run.idempotent);
-    if (decision.action === 'unexpected') return false;
-    const { error } = decision;
-    this.#answered(error.status, decision.action, started);
-    void this.#o.limiter.observe(error.rateLimit);
-    switch (decision.action) {
-      case 'rate_limited':
-        // The API answered (a half-open probe has its answer); it only wants fewer requests.
-        await this.#o.circuit.recordSuccess();
-        await this.#o.limiter.onRateLimited(error.retryAfterMs);
-        return true;
-      case 'unauthorized':
-        await this.#out.record(run, err);
-        this.#logCredentialsRejected(run, error.status, error.code, error.apiMessage);
-        await this.#o.circuit.pauseForCredentials(
-          `${String(error.status)} ${error.apiMessage ?? error.message}`,
-        );
-        return true;
-      case 'transient': {
-        await this.#out.record(run, err);
-        // Not closed any more (opened, or another process is probing or paused it): wait
-        // for it at the gate rather than spend quick retries or attempts.
-        const state = await this.#o.circuit.recordTransientFailure();
-        return decision.safeToRetry && state !== 'closed';
-      }
-      case 'invalid':
-        await this.#out.record(run, err);
-        await this.#o.circuit.recordSuccess();
-        return false;
-      default:
-        // gone: the server answered, so the space is up.
-        await this.#o.circuit.recordSuccess();
-        return false;
-    }
-  }
-
-  /**
-   * Every request in flight when credentials are revoked answers 401: one loud line per
-   * interval says it, not one per job.
-   */
-  #logCredentialsRejected(run: Run, status?: number, code?: number, apiMessage?: string): void {
-    const now = Date.now();
-    if (now - this.#credentialsLoggedAt < CREDENTIALS_LOG_INTERVAL_MS) return;
-    this.#credentialsLoggedAt = now;
-    this.#log.error(
-      { status, code, apiMessage, jobId: run.jobId },
-      `space '${this.#o.space}' PAUSED: the API rejected its credentials (${String(status)}). ` +
-        'Jobs wait, nothing is lost. Fix the API token or its scope, then resume the space.',
-    );
-  }
-
-  /** Turns the failure that ended the quick retries into an outcome, or throws it on. */
-  async #conclude(run: Run, err: unknown): Promise<ParticipantJobResult> {
-    const decision = decideFailure(err, run.idempotent);
-    if (decision.action === 'gone') {
-      return this.#out.finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
-    }
-    if (decision.action === 'invalid') {
-      if (mayHaveLeft(decision.error) && (await this.#hasLeft(run))) {
-        return this.#out.finish(run, 'gone', { requests: run.requests, ...outcomeFacts(err) });
-      }
-      return this.#out.deadLetter(run, 'invalid', err);
-    }
-    if (decision.action === 'transient' && !decision.safeToRetry)
-      return this.#out.deadLetter(run, 'unsafe-retry', err);
-    throw err;
-  }
-
-  /**
-   * Whether the participant of an ambiguous answer left, by a paced follow-up GET. When
-   * the GET cannot tell (it failed), the answer keeps its own meaning. Not aborted at
-   * shutdown: the job is in flight, and an aborted check would leave a leaver `invalid`.
-   */
-  async #hasLeft(run: Run): Promise<boolean> {
-    const { conferenceSid, callSid } = run.data;
-    const found = await this.#leavers.verdict(conferenceSid, callSid);
-    if (found.verdict === 'unknown') {
-      this.#log.warn(
-        { jobId: run.jobId, err: found.error },
-        'could not tell whether the participant left; the answer stands',
-      );
-    }
-    return found.verdict === 'left';
-  }
-
-  #answered(status: number | undefined, outcome: string, started: number): void {
-    const { metrics, space } = this.#o;
-    if (!metrics) return;
-    metrics.requests.inc({ space, status_class: statusClass(status), outcome });
-    metrics.requestDuration.observe(this.#spaceLabel, (performance.now() - started) / 1000);
   }
 
   /** Hands a job that was still waiting at shutdown back to the queue, consuming no attempt. */
