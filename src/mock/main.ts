@@ -8,8 +8,20 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRateLimit, type RateLimitSpec } from '../config.js';
 import type { MockAccount, MockConference } from './control.js';
-import { CONTROL_PREFIX } from './options.js';
+import { CONTROL_PREFIX, type MockOptions } from './options.js';
 import { startMock, type MockServer } from './server.js';
+
+/** The answers a running mock can be started with. */
+export type MockAnswers = Pick<
+  MockOptions,
+  'retryAfter' | 'rateLimitReset' | 'headersOn429' | 'leavers' | 'updateAnswerStatus'
+>;
+
+/** `--leavers`: SignalWire's documented answers, or Twilio's 404s. */
+export const LEAVER_MODES: Record<string, MockOptions['leavers']> = {
+  signalwire: { update: 422, retrieve: 200 },
+  twilio: { update: 404, retrieve: 404 },
+};
 
 export interface MockCliOptions {
   /** 0 picks a free port. */
@@ -21,6 +33,11 @@ export interface MockCliOptions {
   friendlyName?: string;
   /** POST limit per account; `null` disables it. @defaultValue 13800 per 10 s */
   rateLimit?: RateLimitSpec | null;
+  /**
+   * How the mock answers what SignalWire does not document (see MockOptions).
+   * @defaultValue SignalWire's documented answers
+   */
+  answers?: MockAnswers;
   /** Where the lines go. @defaultValue standard output */
   write?: (line: string) => void;
 }
@@ -42,6 +59,7 @@ export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
     port: opts.port,
     host: opts.host,
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+    ...opts.answers,
   });
   const account = mock.createAccount();
   const conference =
@@ -74,7 +92,8 @@ export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
 }
 
 const USAGE = `Usage: tsx src/mock/main.ts [--port N] [--host H] [--participants N]
-       [--friendly-name NAME] [--rate-limit COUNT/DURATION|none]`;
+       [--friendly-name NAME] [--rate-limit COUNT/DURATION|none]
+       [--retry-after none|seconds|http-date] [--leavers signalwire|twilio]`;
 
 function parseCommandLine(argv: string[]): MockCliOptions {
   const { values } = parseArgs({
@@ -86,6 +105,8 @@ function parseCommandLine(argv: string[]): MockCliOptions {
       participants: { type: 'string' },
       'friendly-name': { type: 'string' },
       'rate-limit': { type: 'string' },
+      'retry-after': { type: 'string' },
+      leavers: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -94,7 +115,18 @@ function parseCommandLine(argv: string[]): MockCliOptions {
     process.exit(0);
   }
   const limit = values['rate-limit'];
+  const leavers = values.leavers;
+  if (leavers !== undefined && !(leavers in LEAVER_MODES)) {
+    throw new TypeError(`--leavers must be signalwire or twilio; got '${leavers}'`);
+  }
+  const answers: MockAnswers = {
+    ...(values['retry-after'] && {
+      retryAfter: values['retry-after'] as MockOptions['retryAfter'],
+    }),
+    ...(leavers !== undefined && { leavers: LEAVER_MODES[leavers] }),
+  };
   return {
+    answers,
     port: Number(values.port),
     host: values.host,
     ...(values.participants === undefined ? {} : { participants: Number(values.participants) }),

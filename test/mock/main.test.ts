@@ -57,6 +57,40 @@ describe('runMockCli', () => {
     await running.stop();
   });
 
+  it("starts with SignalWire's documented answers, or those asked for", async () => {
+    const answers = { retryAfter: 'seconds', leavers: { update: 404, retrieve: 404 } } as const;
+    const running = await runMockCli({
+      port: 0,
+      host: '127.0.0.1',
+      participants: 2,
+      // The leaver's POST counts too: two fit, the third is refused.
+      rateLimit: { count: 2, durationMs: 60_000 },
+      answers,
+      write: () => {},
+    });
+    try {
+      const [present, leaver] = running.conference?.callSids as [string, string];
+      const base = `${running.mock.apiUrl}/Accounts/${running.account.accountSid}/Conferences/${running.conference?.sid}/Participants`;
+      const headers = {
+        authorization: authHeader(running.account.accountSid, running.account.token),
+      };
+      const post = (callSid: string) =>
+        fetch(`${base}/${callSid}.json`, {
+          method: 'POST',
+          headers,
+          body: new URLSearchParams({ Muted: 'true' }),
+        });
+      await fetch(`${base}/${leaver}.json`, { method: 'DELETE', headers });
+      expect((await post(leaver)).status).toBe(404);
+      expect((await post(present)).status).toBe(200);
+      const limited = await post(present);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('runs as a process that exits cleanly on SIGTERM', async () => {
     const child = spawn(
       process.execPath,

@@ -119,6 +119,18 @@ function registerMock(program: Command, ctx: CliContext): void {
         "POST limit per account, e.g. 13800/10s, or 'none' (default 13800/10s)",
       ).argParser(parseMockRateLimit),
     )
+    .addOption(
+      new Option(
+        '--retry-after <form>',
+        'Retry-After of 429s, which SignalWire does not document (default none)',
+      ).choices(['none', 'seconds', 'http-date']),
+    )
+    .addOption(
+      new Option(
+        '--leavers <way>',
+        "answers for participants who left: SignalWire's 422 (10000) and a completed GET, or Twilio's 404s (default signalwire)",
+      ).choices(['signalwire', 'twilio']),
+    )
     .action(
       async (flags: {
         port: number;
@@ -126,14 +138,20 @@ function registerMock(program: Command, ctx: CliContext): void {
         participants?: number;
         friendlyName?: string;
         rateLimit?: RateLimitSpec | null;
+        retryAfter?: 'none' | 'seconds' | 'http-date';
+        leavers?: 'signalwire' | 'twilio';
       }) => {
-        const { runMockCli } = await import('../../mock/main.js');
+        const { runMockCli, LEAVER_MODES } = await import('../../mock/main.js');
         const running = await runMockCli({
           port: flags.port,
           host: flags.host,
           participants: flags.participants,
           friendlyName: flags.friendlyName,
           ...(flags.rateLimit !== undefined && { rateLimit: flags.rateLimit }),
+          answers: {
+            ...(flags.retryAfter && { retryAfter: flags.retryAfter }),
+            ...(flags.leavers && { leavers: LEAVER_MODES[flags.leavers] }),
+          },
           write: (line) => ctx.out(line),
         });
         await running.stopped;

@@ -107,7 +107,7 @@ export function participantJson(overrides: Record<string, unknown> = {}): Record
     muted: false,
     hold: false,
     start_conference_on_enter: true,
-    status: 'connected',
+    status: 'in-progress',
     uri: `/api/laml/2010-04-01/Accounts/${PROJECT_ID}/Conferences/${CONFERENCE_SID}/Participants/${CALL_SID}.json`,
     ...overrides,
   };
