@@ -88,6 +88,8 @@ export function startTrouble(
     conferenceSid: scene.conferenceSid,
     count: plan.leavers,
     overMs: spreadMs,
+    // The host stays: the demo shows everyone muted but them.
+    stay: [scene.host],
   });
   const leaving = new Set(leave.callSids);
   const rejected = scene.callSids

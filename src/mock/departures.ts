@@ -12,6 +12,8 @@ export interface LeaveOptions {
   count: number;
   /** Period over which they leave; 0 = all at once, before `leave()` returns. @defaultValue 0 */
   overMs?: number;
+  /** Call SIDs that never leave (a host, say); `count` is at most the others present. */
+  stay?: readonly string[];
 }
 
 export interface LeaveHandle {
@@ -45,9 +47,11 @@ export class Departures {
 
   leave(options: LeaveOptions): LeaveHandle {
     const conference = this.state.requireConference(options.conferenceSid);
-    const count = checkInteger('count', options.count, 0, conference.participants.size);
+    const stay = new Set(options.stay ?? []);
+    const candidates = [...conference.participants.values()].filter((p) => !stay.has(p.callSid));
+    const count = checkInteger('count', options.count, 0, candidates.length);
     const overMs = checkInteger('overMs', options.overMs ?? 0, 0, 86_400_000);
-    const leavers = sample([...conference.participants.values()], count, this.random);
+    const leavers = sample(candidates, count, this.random);
     const callSids = leavers.map((p) => p.callSid);
     if (overMs === 0 || count === 0) {
       for (const p of leavers) this.state.depart(p, 'left');

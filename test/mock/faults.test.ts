@@ -115,6 +115,15 @@ describe('mock Compatibility API: faults, departures and the request log', () =>
     expect(list.json?.participants).toHaveLength(12);
   });
 
+  it('never picks a participant told to stay', () => {
+    const { sid, callSids } = mock.createConference(account.accountSid, { participants: 5 });
+    const [host, ...others] = callSids as [string, ...string[]];
+    const handle = mock.leave({ conferenceSid: sid, count: 4, stay: [host] });
+    expect(handle.callSids.sort()).toEqual([...others].sort());
+    expect(mock.participant(host)?.gone).toBeNull();
+    expect(() => mock.leave({ conferenceSid: sid, count: 1, stay: [host] })).toThrow(/count/);
+  });
+
   it('logs every request with its arrival time, params and answer, filtered by since', async () => {
     const { sid, callSids } = mock.createConference(account.accountSid, { participants: 2 });
     const before = performance.timeOrigin + performance.now();
