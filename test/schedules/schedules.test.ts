@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import type { Batch, ScheduleSpec } from '../../src/types.js';
 import { eventually, keysUnder, withScene, type Scene } from '../producer/support.js';
+import { spawnWorker, type ChildWorker } from '../worker/support/child-worker.js';
 
 const request = {
   action: 'hold-music' as const,
@@ -47,6 +48,17 @@ const BAD: [string, unknown, string][] = [
 
 async function batchesOf(scene: Scene, schedule: string): Promise<Batch[]> {
   return (await scene.confbulk.listBatches({ limit: 1000 })).filter((b) => b.schedule === schedule);
+}
+
+/**
+ * The cron tick a batch ran for: the time in the id of the job BullMQ made for the tick
+ * (a scheduled batch's idempotency key is `schedule:<that id>`).
+ */
+function tickOf(batch: Batch): number {
+  const tick = Number(/^schedule:repeat:.+:(\d+)$/.exec(batch.idempotencyKey ?? '')?.[1]);
+  if (!Number.isFinite(tick))
+    throw new Error(`batch ${batch.id} names no tick: ${batch.idempotencyKey}`);
+  return tick;
 }
 
 describe('schedules', () => {
@@ -133,7 +145,8 @@ describe('schedules', () => {
         await confbulk.schedules.add(spec);
         await eventually(async () => (await batchesOf(scene, 'every-second')).length >= 2, 20_000);
         const runs = await batchesOf(scene, 'every-second');
-        expect(new Set(runs.map((b) => b.id)).size).toBe(runs.length);
+        // One batch per tick.
+        expect(new Set(runs.map(tickOf)).size).toBe(runs.length);
 
         await first.stop();
         const stoppedAt = Date.now();
@@ -150,4 +163,64 @@ describe('schedules', () => {
       { withMock: true },
     );
   });
+
+  it(
+    'fires a per-second cron once a tick while two worker processes run it at the same time',
+    { timeout: 90_000 },
+    async () => {
+      await withScene(
+        async (scene) => {
+          const { mock, account, confbulk, prefix } = scene as Required<Scene>;
+          mock.createConference(account.accountSid, { participants: 2, friendlyName: 'standup' });
+          const env = {
+            REDIS_URL: scene.config.redisUrl ?? '',
+            CONFBULK_PREFIX: prefix,
+            SIGNALWIRE_SPACE_URL: mock.url,
+            SIGNALWIRE_PROJECT_ID: account.accountSid,
+            SIGNALWIRE_API_TOKEN: account.token,
+            // Seconds crons are allowed here; a deployment keeps a longer minimum.
+            CONFBULK_SCHEDULE_MIN_INTERVAL_MS: '1000',
+          };
+          const workers: ChildWorker[] = [spawnWorker(env), spawnWorker(env)];
+          try {
+            await Promise.all(workers.map((w) => w.ready(30_000)));
+            await confbulk.schedules.add({
+              name: 'each-second',
+              cron: '* * * * * *',
+              request: { action: 'mute', target: { conferenceName: 'standup' } },
+            });
+            await eventually(
+              async () => (await batchesOf(scene, 'each-second')).length >= 5,
+              30_000,
+            );
+            await confbulk.schedules.remove('each-second');
+            // A tick in flight when the schedule went still ends; then nothing more comes.
+            await new Promise((r) => setTimeout(r, 1500));
+            const runs = await batchesOf(scene, 'each-second');
+            // Each tick made exactly one batch.
+            const ticks = runs.map(tickOf);
+            expect(ticks.every((t) => t % 1000 === 0)).toBe(true);
+            expect(new Set(ticks).size).toBe(runs.length);
+            const sorted = [...ticks].sort((a, b) => a - b);
+            expect(sorted.slice(1).every((t, i) => t - (sorted[i] as number) >= 1000)).toBe(true);
+            // Both processes were up the whole time, and each tick's job ran once in one of them.
+            for (const w of workers) expect(w.proc.exitCode, w.output()).toBeNull();
+            const submitted = workers.map(
+              (w) =>
+                w
+                  .output()
+                  .split('\n')
+                  .filter((l) => l.includes('"scheduled bulk action submitted"')).length,
+            );
+            expect(submitted.reduce((a, b) => a + b, 0)).toBe(runs.length);
+            await new Promise((r) => setTimeout(r, 1200));
+            expect((await batchesOf(scene, 'each-second')).length).toBe(runs.length);
+          } finally {
+            for (const w of workers) await w.kill();
+          }
+        },
+        { withMock: true },
+      );
+    },
+  );
 });
