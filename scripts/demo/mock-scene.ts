@@ -24,8 +24,10 @@ export interface TroublePlan {
   /** When the 503 outage starts, after the first applied update, and how long it lasts (ms). */
   outageAtMs: number;
   outageMs: number;
-  /** When the 429 burst starts, after the first applied update, and how long it lasts (ms). */
-  burstAtMs: number;
+  /**
+   * How long the 429 burst lasts (ms). It starts with the first update applied after the
+   * outage, so that it meets requests whatever the outage left to send.
+   */
   burstMs: number;
   /** Participants whose updates are rejected (400 and 422). */
   rejected: number;
@@ -40,7 +42,6 @@ export function planTrouble(participants: number, rateLimit: RateLimitSpec): Tro
     leavers: Math.min(Math.max(1, Math.round(participants * 0.015)), Math.max(0, participants - 4)),
     outageAtMs,
     outageMs,
-    burstAtMs: Math.round(outageAtMs + outageMs + Math.max(500, runMs * 0.25)),
     burstMs: 1000,
     rejected: participants >= 4 ? 2 : 0,
   };
@@ -83,7 +84,7 @@ export function startTrouble(
   note: (text: string) => void,
 ): RunningTrouble {
   const { mock } = scene;
-  const spreadMs = Math.max(plan.burstAtMs, 1000);
+  const spreadMs = Math.max(plan.outageAtMs + plan.outageMs + plan.burstMs, 1000);
   const leave = mock.leave({
     conferenceSid: scene.conferenceSid,
     count: plan.leavers,
@@ -104,25 +105,38 @@ export function startTrouble(
   note(
     `  trouble: ${plan.leavers} participants leave during the run; ${rejected.length} are in a state the API rejects`,
   );
-  // The outage and the burst count from the first applied update, so that they hit the
-  // updates however long the fan-out took.
+  // The outage counts from the first applied update, so that it hits the updates however
+  // long the fan-out took; the burst comes with the first update applied after the outage.
   const timers: NodeJS.Timeout[] = [];
-  const armed = setInterval(() => {
-    if (mock.counters().appliedUpdates === 0) return;
-    clearInterval(armed);
+  const watchers: NodeJS.Timeout[] = [];
+  const onceApplied = (after: number, fn: () => void): void => {
+    const watcher = setInterval(() => {
+      if (mock.counters().appliedUpdates <= after) return;
+      clearInterval(watcher);
+      fn();
+    }, 5);
+    watchers.push(watcher);
+  };
+  onceApplied(0, () =>
     timers.push(
       setTimeout(() => {
         note(`  trouble: the API answers 503 to everything for ${plan.outageMs / 1000} s`);
         mock.outage(plan.outageMs);
-      }, plan.outageAtMs),
-      setTimeout(() => {
-        note(
-          `  trouble: the API answers 429 (Too Many Requests) to every update for ${plan.burstMs / 1000} s`,
+        timers.push(
+          setTimeout(
+            () =>
+              onceApplied(mock.counters().appliedUpdates, () => {
+                note(
+                  `  trouble: the API answers 429 (Too Many Requests) to every update for ${plan.burstMs / 1000} s`,
+                );
+                mock.force429(plan.burstMs);
+              }),
+            plan.outageMs,
+          ),
         );
-        mock.force429(plan.burstMs);
-      }, plan.burstAtMs),
-    );
-  }, 5);
+      }, plan.outageAtMs),
+    ),
+  );
   let stopped = false;
   return {
     leavers: leave.callSids,
@@ -130,7 +144,7 @@ export function startTrouble(
     stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(armed);
+      for (const watcher of watchers) clearInterval(watcher);
       for (const timer of timers) clearTimeout(timer);
       mock.clearFaults();
     },
