@@ -287,6 +287,12 @@ describe('RateLimiter', () => {
     };
     await withLimiters([spec], async ([limiter], redis, prefix) => {
       const l = limiter!;
+      // The shorter window's own count (the server reports the window with the least room):
+      // nothing to learn, no Redis call.
+      const calls = l.stats().redisCalls;
+      await l.observe({ limit: 200, remaining: 0 });
+      expect(l.stats().redisCalls).toBe(calls);
+      expect(await redis.hget(stateKey(prefix), 'serverCount')).toBeNull();
       await l.observe({ limit: 100 });
       const [count, window] = await redis.hmget(stateKey(prefix), 'serverCount', 'serverWindow');
       expect([count, window]).toEqual(['100', '500']);

@@ -1,8 +1,10 @@
 /**
  * What a response's rate-limit headers tell the limiter, decided in process so that Redis
  * is touched only when something changes:
- * - a server `limit` below a configured window's count (but not far below it) is adopted
- *   for that window, for `serverLimitTtlMs` (renewed when seen again at half of it);
+ * - a server `limit` below every configured window's count (but not far below the
+ *   smallest) is adopted for the window of the smallest count, for `serverLimitTtlMs`
+ *   (renewed when seen again at half of it). A `limit` at or above some window's count is
+ *   that window's (the server reports the window with the least room): nothing to learn;
  * - a `limit` far below every window's count (under `minRateFactor` of the smallest) must
  *   count another, longer window: it is not adopted, and its `remaining: 0` pauses the
  *   space until the reset. At or near our own counts, `remaining: 0` is only what a
@@ -65,8 +67,10 @@ export class ServerHeaders {
 
   private serverCountFrom(count: number, now: number): { serverCount: number; windowMs: number } {
     const none = { serverCount: -1, windowMs: 0 };
-    const window = this.byCount.find((l) => l.count > count);
-    if (!window) return this.serverCount === undefined ? none : { serverCount: 0, windowMs: 0 };
+    const window = this.byCount[0];
+    if (!window || count >= window.count) {
+      return this.serverCount === undefined ? none : { serverCount: 0, windowMs: 0 };
+    }
     if (this.farBelow(count)) {
       if (!this.warned) {
         this.warned = true;
