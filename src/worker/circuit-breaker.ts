@@ -72,6 +72,8 @@ export interface CircuitBreaker {
    * report its result; the others wait for it. Rejects with `signal.reason` when aborted.
    */
   waitForPermission(signal?: AbortSignal): Promise<{ probe: boolean }>;
+  /** True while the circuit is not closed, as this process last saw it (no Redis call). */
+  isOpen(): boolean;
   /**
    * Resets the consecutive failures; closes a half-open circuit (or a paused one, after its
    * probe). Costs no Redis call in the common case. Never rejects (Redis errors are logged).
@@ -160,6 +162,10 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     const waiting = this.waiters.wait(signal);
     void this.claimLoop();
     return waiting;
+  }
+
+  isOpen(): boolean {
+    return this.cached !== 'closed';
   }
 
   async recordSuccess(): Promise<CircuitState> {

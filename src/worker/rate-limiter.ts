@@ -82,6 +82,12 @@ export interface RateLimiterStats {
   pausedUntil: number;
 }
 
+export interface Permit {
+  /** Ms the caller waited for it. */
+  waitedMs: number;
+  giveBack(): void;
+}
+
 export interface RateLimiter {
   readonly space: string;
   /**
@@ -89,6 +95,12 @@ export interface RateLimiter {
    * `signal.reason` when aborted, and with a RateLimiterClosedError when closed.
    */
   acquire(signal?: AbortSignal): Promise<number>;
+  /**
+   * As `acquire`, with a handle: `giveBack()` when the request will not be sent after all
+   * (the circuit opened meanwhile, the job was superseded), so that its permit returns to
+   * the windows. At most once, and only before the request would have gone out.
+   */
+  take(signal?: AbortSignal): Promise<Permit>;
   /**
    * A 429 was answered: pauses the whole space for `retryAfterMs` (else an adaptive
    * backoff), lowers its rate, and widens its margin when its own counts were within the
@@ -113,8 +125,8 @@ class RedisRateLimiter implements RateLimiter {
   private readonly store: RateLimitStore;
   private readonly headers: ServerHeaders;
   private readonly log: Logger;
-  /** Callers waiting for a permit; each is handed the ms it waited. */
-  private readonly waiters = new Waiters<number>();
+  /** Callers waiting for a permit; each is handed it with the ms it waited. */
+  private readonly waiters = new Waiters<Permit>();
   private readonly pool = new PermitPool((at, count) => this.giveBack(at, count));
   private readonly clock = new RedisClock();
   private readonly pending = new Set<Promise<unknown>>();
@@ -124,6 +136,8 @@ class RedisRateLimiter implements RateLimiter {
   /** Delay of the last retry after a failed reservation; 0 after a success. */
   private retryDelay = 0;
   private closed = false;
+  /** Permits to give back, by the Redis time they were granted at. */
+  private readonly returns = new Map<number, number>();
   /** Successes not reported to Redis yet. */
   private successes = 0;
   private counts = { granted: 0, reserved: 0, returned: 0, reserveCalls: 0, redisCalls: 0 };
@@ -149,6 +163,10 @@ class RedisRateLimiter implements RateLimiter {
   }
 
   acquire(signal?: AbortSignal): Promise<number> {
+    return this.take(signal).then((p) => p.waitedMs);
+  }
+
+  take(signal?: AbortSignal): Promise<Permit> {
     if (this.closed) return Promise.reject(new RateLimiterClosedError(this.space));
     const waiting = this.waiters.wait(signal);
     this.pump();
@@ -223,6 +241,7 @@ class RedisRateLimiter implements RateLimiter {
     clearTimeout(this.timer);
     this.waiters.rejectAll(new RateLimiterClosedError(this.space));
     this.pool.clear();
+    this.flushReturns();
     const sub = this.o.subscriber;
     if (sub) {
       sub.removeListener('message', this.onMessage);
@@ -236,18 +255,28 @@ class RedisRateLimiter implements RateLimiter {
   private pump(): void {
     if (this.closed) return;
     const now = performance.now();
+    let at: number | undefined;
     this.waiters.resolveWhile(
-      () => this.pool.take(now),
-      (since) => this.granted(now - since),
+      () => (at = this.pool.take(now)) !== undefined,
+      (since) => this.granted(now - since, at as number),
     );
     this.pool.dropLate(now);
     this.reserveIfNeeded();
   }
 
-  private granted(waitedMs: number): number {
+  private granted(waitedMs: number, at: number): Permit {
     this.counts.granted += 1;
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
-    return waitedMs;
+    let given = false;
+    return {
+      waitedMs,
+      giveBack: () => {
+        if (given || this.closed) return;
+        given = true;
+        this.counts.granted -= 1;
+        this.giveBack(at, 1);
+      },
+    };
   }
 
   /** One reservation at a time, for the waiters the held permits do not cover. */
@@ -313,12 +342,25 @@ class RedisRateLimiter implements RateLimiter {
     );
   }
 
-  /** Unused permits go back to the windows: they never started. */
+  /**
+   * Unused permits go back to the windows: they never started. Those of one grant given
+   * back in the same turn of the event loop go in one call.
+   */
   private giveBack(at: number, count: number): void {
-    void this.call(this.store.giveBack(at, count)).then((n) => {
-      this.counts.returned += n ?? 0;
-      if (n) this.pump();
-    });
+    const first = this.returns.size === 0;
+    this.returns.set(at, (this.returns.get(at) ?? 0) + count);
+    if (first) queueMicrotask(() => this.flushReturns());
+  }
+
+  private flushReturns(): void {
+    const returns = [...this.returns];
+    this.returns.clear();
+    for (const [at, n] of returns) {
+      void this.call(this.store.giveBack(at, n)).then((back) => {
+        this.counts.returned += back ?? 0;
+        if (back) this.pump();
+      });
+    }
   }
 
   private learnMargin(marginMs: number): void {

@@ -40,15 +40,18 @@ export class PermitPool {
     this.unused += count;
   }
 
-  /** Uses one permit at local time `now`, if one is still usable. */
-  take(now: number): boolean {
+  /**
+   * Uses one permit at local time `now`, if one is still usable: returns the Redis time it
+   * was granted at, or undefined.
+   */
+  take(now: number): number | undefined {
     this.dropLate(now);
     const g = this.grants[0];
-    if (!g) return false;
+    if (!g) return undefined;
     g.count -= 1;
     this.unused -= 1;
     if (g.count === 0) this.grants.shift();
-    return true;
+    return g.at;
   }
 
   /** Drops every grant whose deadline passed. */
