@@ -1,7 +1,8 @@
 /**
  * The short form of `npm run chaos` for CI: every scenario at its quick size (a 5 s outage,
- * a 3,000-job batch for the kills, ...), run through the same code as the full suite and
- * asserting the same promises. About 70 s on two otherwise idle cores. Each scenario
+ * a 3,000-job batch for the kills, an 800-participant announcement with five kills, ...),
+ * run through the same code as the full suite and asserting the same promises. About 90 s
+ * on two otherwise idle cores. Each scenario
  * starts its own private redis-server, mock and worker processes, and stops them
  * whatever happens.
  */
