@@ -123,6 +123,8 @@ describe('schedules', () => {
           mock.participants(conference.sid).filter((p) => p.holdUrl === request.params.HoldUrl),
         ).toHaveLength(10);
         await eventually(async () => (await confbulk.schedules.list()).length === 0, 5000);
+        // Once: gone from the list, it made no second batch.
+        expect(await batchesOf(scene, 'music-soon')).toHaveLength(1);
       },
       { withMock: true },
     );
