@@ -162,6 +162,56 @@ describe('dead-letter replay', () => {
     });
   });
 
+  it('has a worker finish a replay left halfway, without anyone replaying again', async () => {
+    await withScene(
+      async ({ prefix, redis, confbulk, mock, account, startWorkers }) => {
+        if (!mock || !account) throw new Error('scene without mock');
+        const conference = mock.createConference(account.accountSid, { participants: 3 });
+        const [rejected] = conference.callSids as [string];
+        mock.setFaults({ rejectCalls: { [rejected]: { status: 400, code: 21220 } } });
+        const workers = await startWorkers();
+        const handle = await confbulk.bulkAction({
+          action: 'mute',
+          target: { conferenceSid: conference.sid },
+        });
+        expect((await handle.completed({ timeoutMs: 10_000 })).counts.deadLettered).toBe(1);
+        mock.setFaults({ rejectCalls: { [rejected]: null } });
+        const original = participantJobId(handle.id, rejected);
+        await withProcesses(prefix, 1, async ([crashing], [closed]) => {
+          await (closed as ParticipantQueues).close();
+          await expect((crashing as DeadLetters).replay({ ids: [original] })).rejects.toThrow(
+            /closed/,
+          );
+        });
+        // As if the process stopped a minute ago.
+        const replays = new ProducerKeys(prefix).replays();
+        const record = (await redis.hget(replays, original)) ?? '';
+        const [id, json] = [
+          record.slice(0, record.indexOf(' ')),
+          record.slice(record.indexOf(' ') + 1),
+        ];
+        const aged = { ...(JSON.parse(json) as object), takenAt: Date.now() - 60_000 };
+        await redis.hset(replays, original, `${id} ${JSON.stringify(aged)}`);
+
+        await eventually(
+          async () => (await confbulk.getBatch(handle.id))?.state === 'completed',
+          15_000,
+        );
+        expect((await confbulk.getBatch(handle.id))?.counts).toMatchObject({
+          total: 3,
+          succeeded: 3,
+          deadLettered: 0,
+          pending: 0,
+        });
+        expect(id).toBe(`${original}.r1`);
+        expect((await workers.queues.queue('default').getJob(id))?.data.replayOf).toBe(original);
+        expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
+        expect(await redis.hlen(replays)).toBe(0);
+      },
+      { withMock: true },
+    );
+  });
+
   it('counts a replay of a replay against the first job: exact counts, completed only when nothing is pending', async () => {
     await withScene(
       async ({ prefix, redis, confbulk, mock, account, startWorkers }) => {
