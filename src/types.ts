@@ -30,6 +30,11 @@ export interface BulkTarget {
   conferenceSid?: string;
   /** The in-progress conference with this friendly name, resolved when the fan-out runs. */
   conferenceName?: string;
+  /**
+   * With `conferenceName`: when several in-progress conferences have that name, take the
+   * newest. Without it such a name is refused (at submission, and when the fan-out runs).
+   */
+  newest?: boolean;
   /** Exactly these participants (no listing); needs `conferenceSid`. At most 10,000. */
   callSids?: string[];
   /** Participants left alone (e.g. the host). At most 10,000. */

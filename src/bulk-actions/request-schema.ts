@@ -80,6 +80,7 @@ const targetSchema = z.strictObject({
       message: `must be at most ${REQUEST_LIMITS.conferenceName} characters`,
     })
     .optional(),
+  newest: z.boolean().optional(),
   callSids: z
     .array(sid)
     .min(1, { message: 'must list at least one call SID' })
@@ -203,6 +204,12 @@ function checkTarget(target: BulkTarget, action: BulkActionName): void {
       'target',
     );
   }
+  if (target.newest !== undefined && conferenceName === undefined) {
+    throw new ValidationError(
+      'target.newest: applies to target.conferenceName only (a SID names one conference)',
+      'target.newest',
+    );
+  }
   if (conferenceSid !== undefined && conferenceName !== undefined) {
     throw new ValidationError(
       'target.conferenceName: give either target.conferenceSid or target.conferenceName, not both',
@@ -228,6 +235,7 @@ function normaliseTarget(target: BulkTarget, action: BulkActionName): BulkTarget
   const out: BulkTarget = {};
   if (target.conferenceSid !== undefined) out.conferenceSid = target.conferenceSid;
   if (target.conferenceName !== undefined) out.conferenceName = target.conferenceName;
+  if (target.newest) out.newest = true;
   if (target.callSids !== undefined) out.callSids = [...new Set(target.callSids)];
   if (target.except?.length) out.except = [...new Set(target.except)];
   const implied = BULK_ACTIONS[action].impliedFilter;

@@ -127,6 +127,10 @@ export function addTargetOptions(cmd: Command): void {
       ).conflicts('conference'),
     )
     .option(
+      '--newest',
+      'with --conference-name: when several in-progress conferences have the name, take the newest (default: refuse)',
+    )
+    .option(
       '--call <sid...>',
       'only these participants, by call SID (repeatable; needs --conference); default: every participant',
     )
@@ -189,6 +193,7 @@ export function addRequestOptions(cmd: Command): void {
 export interface ActionOptionValues {
   conference?: string;
   conferenceName?: string;
+  newest?: boolean;
   call?: string[];
   except?: string[];
   filterMuted?: boolean;
@@ -224,6 +229,7 @@ export function requestFromOptions(spec: ActionSpec, opts: ActionOptionValues): 
     target: {
       ...(opts.conference !== undefined && { conferenceSid: opts.conference }),
       ...(opts.conferenceName !== undefined && { conferenceName: opts.conferenceName }),
+      ...(opts.newest === true && { newest: true }),
       ...(opts.call !== undefined && { callSids: opts.call }),
       ...(opts.except !== undefined && { except: opts.except }),
       ...(Object.keys(filter).length > 0 && { filter }),
@@ -247,6 +253,7 @@ const FIELD_FLAGS: Record<string, string> = {
   webhookUrl: '--webhook-url',
   'target.conferenceSid': '--conference',
   'target.conferenceName': '--conference-name',
+  'target.newest': '--newest',
   'target.callSids': '--call',
   'target.except': '--except',
   'target.filter.muted': '--filter-muted',

@@ -19,6 +19,7 @@ import type { CompletionNotifier } from '../batches/completion.js';
 import { intentFieldsOf } from '../intents/intents.js';
 import type { Batch } from '../types.js';
 import type { ListingNote } from '../batches/reason/explain.js';
+import { ambiguousName, conferencesNamed, countCandidates } from './conference-name.js';
 
 export interface FanoutJobData {
   batchId: string;
@@ -91,18 +92,17 @@ async function resolveConference(api: ParticipantsApi, batch: Batch): Promise<st
       throw err;
     }
   }
-  let newest: { sid: string; created: number } | undefined;
-  for await (const conference of api.listConferences({
-    friendlyName: conferenceName ?? '',
-    status: 'in-progress',
-  })) {
-    const created = Date.parse(conference.date_created) || 0;
-    if (!newest || created > newest.created) newest = { sid: conference.sid, created };
-  }
+  const found = await conferencesNamed(api, conferenceName ?? '');
+  const newest = found[0];
   if (!newest) {
     throw new ListingFailure(
       `no in-progress conference named '${conferenceName}' in space ${batch.space}`,
     );
+  }
+  if (found.length > 1 && !batch.target.newest) {
+    // Checked at submission too; here for schedules and conferences started since.
+    const candidates = await countCandidates(api, found);
+    throw new ListingFailure(ambiguousName(conferenceName ?? '', batch.space, candidates).message);
   }
   return newest.sid;
 }

@@ -1,6 +1,6 @@
 /**
  * The queues operators look at: the updates queue of every configured space, the fan-out,
- * the schedules and the dead letters. Opened on one shared (non-blocking) connection for
+ * the schedules, the completion webhooks and the dead letters. Opened on one shared (non-blocking) connection for
  * `/metrics` gauges, readiness checks and the dashboard; nothing here consumes jobs.
  */
 import { Queue } from 'bullmq';
@@ -21,8 +21,9 @@ export interface OpsQueues {
   updates: Queue[];
   fanout: Queue;
   schedules: Queue;
+  webhooks: Queue;
   deadLetters: Queue;
-  /** Every queue above: updates first, then fan-out, schedules, dead letters. */
+  /** Every queue above: updates first, then fan-out, schedules, webhooks, dead letters. */
   all: Queue[];
   /** Closes the queues (not the shared connection). Idempotent. */
   close(): Promise<void>;
@@ -36,13 +37,15 @@ export function openOpsQueues(options: OpsQueuesOptions): OpsQueues {
   const updates = [...new Set(options.spaces)].map((space) => open(updatesQueueName(space)));
   const fanout = open(QUEUE_NAMES.fanout);
   const schedules = open(QUEUE_NAMES.schedules);
+  const webhooks = open(QUEUE_NAMES.webhooks);
   const deadLetters = open(QUEUE_NAMES.deadLetters);
-  const all = [...updates, fanout, schedules, deadLetters];
+  const all = [...updates, fanout, schedules, webhooks, deadLetters];
   let closing: Promise<void> | undefined;
   return {
     updates,
     fanout,
     schedules,
+    webhooks,
     deadLetters,
     all,
     close() {

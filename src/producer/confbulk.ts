@@ -22,6 +22,9 @@ import { ProducerKeys } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
 import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from '../types.js';
 import { BatchWaiter } from './wait.js';
+import { validateBulkActionRequest } from '../bulk-actions/request-schema.js';
+import { checkConferenceName } from '../fanout/conference-name.js';
+import { SignalWireClients } from '../signalwire/clients.js';
 import { BatchExplainer } from '../batches/reason/explainer.js';
 
 export interface ConfbulkOptions {
@@ -105,10 +108,16 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     completed: (waitOptions) => waiter.wait(batch.id, waitOptions),
   });
 
+  // API clients open on first use: only a conference named by name needs one here.
+  let apiClients: SignalWireClients | undefined;
+  const clients = (): SignalWireClients =>
+    (apiClients ??= new SignalWireClients(config, { logger }));
+
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     const results = await Promise.allSettled([
       waiter.close(),
+      apiClients?.close(),
       ...[...queues.values()].map((q) => q.close()),
     ]);
     if (!options.connection) await closeRedis(connection);
@@ -125,6 +134,23 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
 
   return {
     async bulkAction(req: BulkActionRequest): Promise<BatchHandle> {
+      const valid = validateBulkActionRequest(config, req);
+      if (valid.target.conferenceName !== undefined) {
+        // An API that cannot answer now does not block the request: the fan-out checks
+        // the name again when it runs, and fails the batch if it is ambiguous then.
+        await checkConferenceName(
+          clients().get(valid.space),
+          valid.space,
+          valid.target.conferenceName,
+          valid.target.newest === true,
+        ).catch((err: unknown) => {
+          if ((err as Error).name === 'ValidationError') throw err;
+          logger.warn(
+            { err: (err as Error).message, space: valid.space },
+            'could not check the conference name now; the fan-out checks it when it runs',
+          );
+        });
+      }
       const { batch, created } = await submitter.submit(req);
       logger.info(
         { batchId: batch.id, action: batch.action, space: batch.space, created },

@@ -6,11 +6,13 @@
  * through the webhook guard (guard.ts): the URL is checked again, the connection resolves
  * the host through the guard and its remote address is checked; redirects are not followed.
  */
-import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { Agent, buildConnector, fetch } from 'undici';
+import type { WebhookState } from '../batches/reason/types.js';
 import type { Logger } from '../logger.js';
 import type { BatchStore } from '../batches/store.js';
 import { QUEUE_NAMES } from '../queues.js';
+import type { Batch } from '../types.js';
 import { WebhookAddressError, WebhookGuard } from './guard.js';
 import { EVENT_HEADER, signWebhook } from './signature.js';
 
@@ -53,6 +55,10 @@ export interface WebhookProcessorOptions {
    * NODE_EXTRA_CA_CERTS does the same. @defaultValue none
    */
   ca?: string[];
+  /** Records the webhook's state on its batch (src/batches/reason/notes.ts). */
+  note?: (batchId: string, state: WebhookState) => Promise<void>;
+  /** How long a webhook this worker cannot sign goes back to the queue. @defaultValue 30000 */
+  handBackMs?: number;
 }
 
 /** Where a webhook goes, for logs: the origin only (a query string may hold a token). */
@@ -93,19 +99,31 @@ function guardedDispatcher(guard: WebhookGuard, ca: string[] | undefined): Agent
 /** The processor of the webhooks queue. */
 export function createWebhookProcessor(
   options: WebhookProcessorOptions,
-): (job: Job<WebhookJobData>) => Promise<{ status: number } | { skipped: string }> {
+): (job: Job<WebhookJobData>, token?: string) => Promise<{ status: number } | { skipped: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const guard = options.guard ?? new WebhookGuard();
   const dispatcher = guardedDispatcher(guard, options.ca);
-  return async (job) => {
+  const note = (batchId: string, state: WebhookState['state'], message?: string): Promise<void> =>
+    (
+      options.note?.(batchId, {
+        state,
+        at: new Date().toISOString(),
+        ...(message && { message }),
+      }) ?? Promise.resolve()
+    ).catch(() => {});
+  return async (job, token) => {
     const batch = await options.batches.get(job.data.batchId);
     if (!batch?.webhookUrl) return { skipped: batch ? 'no webhookUrl' : 'batch expired' };
-    if (!options.secret) {
-      throw new UnrecoverableError(
-        'cannot sign the completion webhook: CONFBULK_WEBHOOK_SECRET is not set on this worker',
-      );
-    }
     const to = originOf(batch.webhookUrl);
+    if (!options.secret) {
+      // Never sent unsigned, never dropped: back to the queue for a worker with the secret.
+      const message =
+        'CONFBULK_WEBHOOK_SECRET is not set on the worker that took it; it waits for a worker that has it';
+      options.logger.warn({ batchId: batch.id, to }, `completion webhook not sent: ${message}`);
+      await note(batch.id, 'pending', message);
+      await job.moveToDelayed(Date.now() + (options.handBackMs ?? 30_000), token);
+      throw new DelayedError();
+    }
     try {
       await guard.check(batch.webhookUrl);
     } catch (err) {
@@ -114,18 +132,46 @@ export function createWebhookProcessor(
         { batchId: batch.id, to, err: (err as Error).message },
         'completion webhook refused by the address guard',
       );
+      await note(batch.id, 'failed', `refused by the address guard: ${(err as Error).message}`);
       throw new UnrecoverableError(`webhook of batch ${batch.id}: ${(err as Error).message}`);
     }
+    try {
+      const result = await deliver(
+        batch,
+        batch.webhookUrl,
+        options.secret,
+        String(job.id ?? `webhook.${batch.id}`),
+      );
+      await note(batch.id, 'delivered', `answered ${result.status}`);
+      return result;
+    } catch (err) {
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const message = (err as Error).message;
+      options.logger.warn(
+        { batchId: batch.id, to, attempt: job.attemptsMade + 1 },
+        `completion webhook failed${last ? '' : '; it will be retried'}: ${message}`,
+      );
+      await note(batch.id, last ? 'failed' : 'pending', message);
+      throw err;
+    }
+  };
+
+  async function deliver(
+    batch: Batch,
+    url: string,
+    secret: string,
+    deliveryId: string,
+  ): Promise<{ status: number }> {
+    const to = originOf(url);
     const body = JSON.stringify(batch);
-    const deliveryId = String(job.id ?? `webhook.${batch.id}`);
     let response: Awaited<ReturnType<typeof fetch>>;
     try {
-      response = await fetch(batch.webhookUrl, {
+      response = await fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': 'confbulk-webhook',
-          ...signWebhook(options.secret, body, deliveryId),
+          ...signWebhook(secret, body, deliveryId),
           [EVENT_HEADER]: `batch.${batch.state}`,
         },
         body,
@@ -153,5 +199,5 @@ export function createWebhookProcessor(
       'completion webhook delivered',
     );
     return { status: response.status };
-  };
+  }
 }

@@ -20,7 +20,7 @@ import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
 import { ProducerKeys } from '../keys.js';
-import { noteListingError } from '../batches/reason/notes.js';
+import { noteListingError, noteWebhook } from '../batches/reason/notes.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
@@ -137,11 +137,18 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
         logger,
         guard,
         ...(ctx.webhooks?.ca && { ca: ctx.webhooks.ca }),
+        note: (batchId, state) => noteWebhook(connection, keys, batchId, state),
       }),
       concurrency: CONCURRENCY.webhooks,
     },
   ];
 
+  if (!config.webhookSecret) {
+    logger.warn(
+      'CONFBULK_WEBHOOK_SECRET is not set: this worker cannot sign completion webhooks, and hands ' +
+        'them back to the queue for a worker that can (they wait, never sent unsigned)',
+    );
+  }
   notifier.start();
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -90,7 +90,19 @@ describe('dashboardPlugin', () => {
       });
       expect(res.statusCode).toBe(200);
       const names = (res.json() as { queues: { name: string }[] }).queues.map((q) => q.name);
-      expect(names.sort()).toEqual(['dead-letters', 'fanout', 'schedules', 'updates.default']);
+      expect(names.sort()).toEqual([
+        'dead-letters',
+        'fanout',
+        'schedules',
+        'updates.default',
+        'webhooks',
+      ]);
+      // The dead-letter queue has no consumer by design: no "No workers" alarm on it.
+      const dlq = (
+        res.json() as { queues: { name: string; hasWorkers?: unknown; description?: string }[] }
+      ).queues.find((q) => q.name === 'dead-letters');
+      expect(dlq?.hasWorkers ?? null).toBeNull();
+      expect(dlq?.description).toMatch(/No worker consumes this queue, by design/);
     }));
 
   it('refuses a wrong token at login and sets no cookie', () =>

@@ -22,6 +22,7 @@ import type { Redis } from 'ioredis';
 import { hasRole, isSpaceLimited, LOCAL_PRINCIPAL, type Principal } from '../../auth/access.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { bearerOf } from '../../http/access.js';
+import { QUEUE_NAMES } from '../../queues.js';
 import { loginPage } from './login-page.js';
 import {
   SESSION_COOKIE,
@@ -164,12 +165,31 @@ function registerLogin(
   );
 }
 
+const DEAD_LETTER_DESCRIPTION =
+  'Requests that can never succeed as they are. No worker consumes this queue, by design: ' +
+  'replay or purge them from the Batches view or with confbulk dlq.';
+
+/**
+ * The dead-letter queue has no consumer on purpose: reporting its workers as unknown keeps
+ * bull-board from showing a "No workers" alarm on it.
+ */
+class DeadLetterAdapter extends BullMQAdapter {
+  override getWorkers(): Promise<null> {
+    return Promise.resolve(null);
+  }
+}
+
 function registerBoard(app: FastifyInstance, base: string, options: DashboardPluginOptions): void {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(`${base}/queues`);
   createBullBoard({
-    queues: options.queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode: options.readOnly ?? false }),
+    queues: options.queues.map((queue) =>
+      queue.name === QUEUE_NAMES.deadLetters
+        ? new DeadLetterAdapter(queue, {
+            readOnlyMode: options.readOnly ?? false,
+            description: DEAD_LETTER_DESCRIPTION,
+          })
+        : new BullMQAdapter(queue, { readOnlyMode: options.readOnly ?? false }),
     ),
     serverAdapter,
     options: {
