@@ -90,6 +90,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     redis: connection,
     keys,
     queue: (name) => queue(name)(),
+    limitsOf: (space) => config.spaces.get(space)?.rateLimits ?? [],
   });
   const explain = (batch: Batch): Promise<Batch> => explainer.explain(batch);
   const waiter = new BatchWaiter({

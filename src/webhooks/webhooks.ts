@@ -145,10 +145,11 @@ export function createWebhookProcessor(
       await note(batch.id, 'delivered', `answered ${result.status}`);
       return result;
     } catch (err) {
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const attempt = (job.attemptsMade ?? 0) + 1;
+      const last = attempt >= (job.opts?.attempts ?? 1);
       const message = (err as Error).message;
       options.logger.warn(
-        { batchId: batch.id, to, attempt: job.attemptsMade + 1 },
+        { batchId: batch.id, to, attempt },
         `completion webhook failed${last ? '' : '; it will be retried'}: ${message}`,
       );
       await note(batch.id, last ? 'failed' : 'pending', message);

@@ -136,7 +136,7 @@ describe('the reason of a batch', () => {
         const { id } = await mute(scene);
         const reason = await scene.untilReason(id, 'rate-limited');
         expect(reason.message).toMatch(
-          /^waiting for the rate window of space default: its slots are taken \d+\.\d s ahead$/,
+          /^waiting for the rate window of space default \(4\/1s used up\): the next permit frees in \d+\.\d s$/,
         );
         expect(Date.parse(reason.nextAt ?? '')).toBeGreaterThan(Date.parse(reason.lastTrueAt));
       },

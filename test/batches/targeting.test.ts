@@ -5,8 +5,7 @@
  * with that reason, never fail); a worker without the webhook secret says so at start and
  * at delivery, and the batch shows the webhook waiting.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -133,13 +132,14 @@ describe('a worker without the profile of a space', () => {
 
 describe('a worker without the webhook secret', () => {
   it('warns at start and at delivery, never sends unsigned, and the batch shows the webhook waiting', async () => {
+    // A listener that counts connections: nothing may reach it, signed or not.
     const received: string[] = [];
-    const receiver = createServer((req, res) => {
-      received.push(req.url ?? '');
-      res.end('ok');
+    const receiver = createServer((socket) => {
+      received.push('connection');
+      socket.destroy();
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const url = `https://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     try {
       await withScene(
         {

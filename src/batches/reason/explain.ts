@@ -29,8 +29,8 @@ export interface BatchFacts {
   listingRetryAt?: number;
 }
 
-/** The limiter's slots this far ahead of now mean the batch waits for the window. */
-const RATE_WAIT_MIN_MS = 250;
+/** A full window that frees sooner than this is not worth a reason. */
+const RATE_WAIT_MIN_MS = 100;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const clock = (ms: number): string => iso(ms).slice(11, 19);
@@ -120,8 +120,9 @@ export function explainBatch(batch: Batch, facts: BatchFacts): BatchReason | und
       return {
         code: 'rate-limited',
         message:
-          `waiting for the rate window of space ${batch.space}: its slots are taken ` +
-          `${((slot - now) / 1000).toFixed(1)} s ahead`,
+          `waiting for the rate window of space ${batch.space}` +
+          `${limiter.fullWindow ? ` (${limiter.fullWindow} used up)` : ''}: the next permit ` +
+          `frees in ${((slot - now) / 1000).toFixed(1)} s`,
         lastTrueAt: seen,
         nextAt: iso(slot),
       };

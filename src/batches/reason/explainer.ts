@@ -6,6 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RateLimitSpec } from '../../config.js';
 import type { ProducerKeys } from '../../keys.js';
 import { QUEUE_NAMES, updatesQueueName } from '../../queues.js';
 import type { Batch } from '../../types.js';
@@ -18,6 +19,8 @@ export interface BatchExplainerOptions {
   keys: ProducerKeys;
   /** Opens (or returns) the queue of this name. */
   queue: (name: string) => Queue;
+  /** The rate windows of a space's profile (none for an unknown space). */
+  limitsOf: (space: string) => readonly RateLimitSpec[];
   /** @defaultValue 1000 */
   cacheMs?: number;
 }
@@ -68,7 +71,7 @@ export class BatchExplainer {
     if (cached) return cached;
     const read = (async (): Promise<SpaceFacts> => {
       const [view, workers] = await Promise.all([
-        readSpaceView(this.#o.redis, this.#o.keys.prefix, space),
+        readSpaceView(this.#o.redis, this.#o.keys.prefix, space, this.#o.limitsOf(space)),
         this.#o.queue(updatesQueueName(space)).getWorkersCount(),
       ]);
       return { view, workers, readAt: Date.now() };

@@ -1,18 +1,20 @@
 /**
  * Reading a space's circuit and rate-limiter state for explanations, without changing it.
  * The circuit breaker and the limiter own these hashes (src/worker/lua/circuit.ts,
- * src/worker/lua/rate-limit.ts); this is the one place that reads their fields from
- * outside, so a change of their layout is a change here only.
+ * src/worker/lua/rate-limit.ts, keys from src/worker/rate-limiter/keys.ts); this is the one
+ * place that reads their fields from outside, so a change of their layout is a change here
+ * only.
  */
 import type { Redis } from 'ioredis';
-import { dataKey } from '../../queues.js';
+import type { RateLimitSpec } from '../../config.js';
 import { circuitKey } from '../../worker/circuit-breaker/store.js';
+import { limiterKeys } from '../../worker/rate-limiter/keys.js';
 
 export interface CircuitView {
   state: 'closed' | 'open' | 'half-open' | 'paused';
   /** Why a paused space is paused. */
   reason?: string;
-  /** Epoch ms: when an open circuit opened (end of cool-down minus the cool-down). */
+  /** Epoch ms: when an open circuit (last) opened. */
   openedAt?: number;
   /** Epoch ms: the next probe (end of the cool-down, or of a paused space's wait). */
   nextProbeAt?: number;
@@ -21,8 +23,10 @@ export interface CircuitView {
 export interface LimiterView {
   /** Epoch ms (Redis time): the space sends nothing before this (a 429 pause). */
   pausedUntil?: number;
-  /** Epoch ms (Redis time): the next free slot of the rate window. */
+  /** Epoch ms (Redis time): when a full window frees its oldest permits, if one is full. */
   nextSlotAt?: number;
+  /** The full window, e.g. `12000/10s`. */
+  fullWindow?: string;
 }
 
 export interface SpaceView {
@@ -38,38 +42,40 @@ function num(value: string | null | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** The key of a space's limiter hash (as src/worker/rate-limiter/store.ts builds it). */
-function limiterKey(prefix: string, space: string): string {
-  return dataKey(prefix, 'ratelimit', space);
-}
-
-/** Reads both hashes and Redis' clock in one round trip. */
+/**
+ * Reads both hashes, the oldest grant of each window and Redis' clock in one round trip.
+ * A window is full when its running total `n:<duration>` reaches its count times the rate
+ * factor; it frees when its oldest grant leaves it.
+ */
 export async function readSpaceView(
   redis: Redis,
   prefix: string,
   space: string,
+  limits: readonly RateLimitSpec[],
 ): Promise<SpaceView> {
-  const replies = await redis
+  const keys = limiterKeys(prefix, space, limits);
+  const multi = redis
     .multi()
-    .hmget(circuitKey(prefix, space), 'state', 'reason', 'openUntil', 'cooldown', 'nextProbeAt')
-    .hmget(limiterKey(prefix, space), 'pausedUntil', 'tat')
-    .time()
-    .exec();
+    .hmget(circuitKey(prefix, space), 'state', 'reason', 'openedAt', 'openUntil', 'nextProbeAt')
+    .hmget(keys.state, 'pausedUntil', 'factor', ...limits.map((l) => `n:${l.durationMs}`))
+    .time();
+  for (const key of keys.windows) multi.lindex(key, 0);
+  const replies = await multi.exec();
   const at = <T>(i: number): T => {
     const [err, value] = replies?.[i] ?? [new Error('no reply'), undefined];
     if (err) throw err;
     return value as T;
   };
-  const [state, reason, openUntil, cooldown, nextProbeAt] = at<(string | null)[]>(0);
-  const [pausedUntil, tat] = at<(string | null)[]>(1);
+  const [state, reason, openedAt, openUntil, nextProbeAt] = at<(string | null)[]>(0);
+  const [pausedUntil, factor, ...totals] = at<(string | null)[]>(1);
   const [seconds, micros] = at<[string, string]>(2);
   const circuitState = (['open', 'half-open', 'paused'] as const).find((s) => s === state);
   const circuit: CircuitView = { state: circuitState ?? 'closed' };
   if (reason) circuit.reason = reason;
-  const until = num(openUntil);
-  const cool = num(cooldown);
   if (circuit.state === 'open' || circuit.state === 'half-open') {
-    if (until !== undefined && cool !== undefined) circuit.openedAt = until - cool;
+    const opened = num(openedAt);
+    const until = num(openUntil);
+    if (opened !== undefined) circuit.openedAt = opened;
     if (until !== undefined) circuit.nextProbeAt = until;
   }
   if (circuit.state === 'paused') {
@@ -79,7 +85,15 @@ export async function readSpaceView(
   const limiter: LimiterView = {};
   const paused = num(pausedUntil);
   if (paused !== undefined) limiter.pausedUntil = paused;
-  const slot = num(tat);
-  if (slot !== undefined) limiter.nextSlotAt = slot;
+  const f = num(factor) ?? 1;
+  limits.forEach((l, i) => {
+    const oldest = num(at<string | null>(3 + i)?.split(' ')[0]);
+    if ((num(totals[i]) ?? 0) < l.count * f || oldest === undefined) return;
+    const frees = oldest + l.durationMs;
+    if (limiter.nextSlotAt === undefined || frees > limiter.nextSlotAt) {
+      limiter.nextSlotAt = frees;
+      limiter.fullWindow = `${l.count}/${l.durationMs % 1000 === 0 ? `${l.durationMs / 1000}s` : `${l.durationMs}ms`}`;
+    }
+  });
   return { circuit, limiter, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
 }
