@@ -62,7 +62,7 @@ describe('leavers through the worker', () => {
 
 describe('LeaverCheck', () => {
   it('paces a mass departure: bounded GETs in flight, spaced starts, every verdict right', async () => {
-    const mock = await startMock({ rateLimit: null, faults: { latencyMs: 20 } });
+    const mock = await startMock({ rateLimit: null, faults: { latencyMs: 50 } });
     const account = mock.createAccount();
     const client = createSignalWireClient(mockSpaceProfile(mock, account));
     try {

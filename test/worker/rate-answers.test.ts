@@ -15,11 +15,11 @@ const ANSWERS: [string, Partial<MockOptions>][] = [
 
 describe('429s through the worker, however they are answered', () => {
   for (const [name, answers] of ANSWERS) {
-    it(`waits out a 429 storm without spending an attempt: ${name}`, async () => {
+    it(`meets the API's own limit without spending an attempt: ${name}`, async () => {
       await withStack(
-        { participants: 20, mock: { ...answers, rateLimit: { count: 5000, durationMs: 1000 } } },
+        // The API allows 5 per 500 ms, the worker is told 5000/s: it must meet 429s.
+        { participants: 20, mock: { ...answers, rateLimit: { count: 5, durationMs: 500 } } },
         async (s) => {
-          s.mock.force429(400);
           await s.queues.addJobs(s.jobs({ params: { Muted: true } }));
           await s.start();
           await s.waitForOutcomes(20, 30_000);
