@@ -97,6 +97,11 @@ export class ProducerKeys {
     return dataKey(this.prefix, 'tokens');
   }
 
+  /** Hash: schedule name -> its last run skipped for being late, and how many were. */
+  skippedRuns(): string {
+    return dataKey(this.prefix, 'schedule-skips');
+  }
+
   /** Prefix of the dashboard's login-attempt counters (one per client address). */
   loginAttempts(): string {
     return `${dataKey(this.prefix, 'login-attempts')}:`;

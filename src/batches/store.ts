@@ -3,7 +3,7 @@
  * outcome counts exactly once however often a crash or a retry reports it, and the state
  * moving `listing` -> `running` -> `completed` (or `failed` when listing fails).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobOutcome } from '../worker/types.js';
 import { CallBatcher } from './call-batcher.js';
@@ -34,6 +34,11 @@ export interface CreatedBatch {
   batch: Batch;
   /** False when the idempotency key named an existing batch. */
   created: boolean;
+  /**
+   * With `created: false`: whether the existing batch was made by the same request (false:
+   * the key was reused for another one). Batches from before fingerprints count as same.
+   */
+  sameRequest?: boolean;
 }
 
 export interface OutcomeRecord {
@@ -62,6 +67,29 @@ export function newBatchId(now = Date.now()): string {
   return `b_${now.toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
 }
 
+/** JSON with object keys sorted, so that equal requests give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * SHA-256 of what a request asks for (everything but its idempotency key), stored on its
+ * batch so that the key reused with another request is told apart from a retry.
+ */
+export function requestFingerprint(req: ValidatedRequest): string {
+  const { action, space, target, params, op, webhookUrl } = req;
+  return createHash('sha256')
+    .update(canonicalJson({ action, space, target, params, op, webhookUrl }))
+    .digest('hex');
+}
+
 function hashFields(
   id: string,
   req: ValidatedRequest,
@@ -87,6 +115,7 @@ function hashFields(
     idempotencyKey: req.idempotencyKey,
     webhookUrl: req.webhookUrl,
     schedule,
+    requestHash: req.idempotencyKey === undefined ? undefined : requestFingerprint(req),
   };
   return Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [k, v]));
 }
@@ -187,7 +216,9 @@ export class BatchStore {
     )) as [number, string, number?];
     const batch = await this.get(String(reply[1]));
     if (!batch) throw new Error(`batch ${String(reply[1])} vanished right after it was created`);
-    return { batch, created: Number(reply[0]) === 1 };
+    if (Number(reply[0]) === 1) return { batch, created: true };
+    const stored = await this.#redis.hget(this.#keys.batch(batch.id), 'requestHash');
+    return { batch, created: false, sameRequest: !stored || stored === requestFingerprint(req) };
   }
 
   async get(id: string): Promise<Batch | undefined> {

@@ -31,6 +31,9 @@ const SPACE_NAME_MAX = 100;
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
+/** Idempotency keys of schedule runs start with this; user keys may not. */
+export const SCHEDULE_KEY_PREFIX = 'schedule:';
+
 /** SIDs are accepted in any case and stored in their canonical spelling (see canonicalSid). */
 const sid = z
   .string()
@@ -114,6 +117,9 @@ export const bulkActionRequestSchema = z.strictObject({
       message: `must be at most ${REQUEST_LIMITS.idempotencyKey} characters`,
     })
     .regex(IDEMPOTENCY_KEY_PATTERN, { message: 'may contain only letters, digits and . _ : -' })
+    .refine((key) => !key.toLowerCase().startsWith(SCHEDULE_KEY_PREFIX), {
+      message: `must not start with '${SCHEDULE_KEY_PREFIX}' (the keys of schedule runs)`,
+    })
     .optional(),
   webhookUrl: httpUrl.optional(),
 });

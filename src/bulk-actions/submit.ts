@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { ConfbulkConfig } from '../config.js';
 import type { BatchStore, CreatedBatch } from '../batches/store.js';
 import { enqueueFanout } from '../fanout/fanout.js';
+import { IdempotencyConflictError } from '../producer/errors.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { validateBulkActionRequest } from './request-schema.js';
 
@@ -36,6 +37,9 @@ export class BulkActionSubmitter {
       req,
       options.schedule === undefined ? {} : { schedule: options.schedule },
     );
+    if (created.sameRequest === false) {
+      throw new IdempotencyConflictError(req.idempotencyKey ?? '', created.batch.id);
+    }
     // An existing batch still listing may have lost its fan-out job to a crash of its
     // creator; queuing it again is a no-op when it is there.
     if (created.created || created.batch.state === 'listing') {

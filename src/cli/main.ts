@@ -56,7 +56,10 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 function isInputError(err: unknown): err is Error & { field?: string } {
-  return err instanceof Error && (err.name === 'ValidationError' || err.name === 'ConfigError');
+  return (
+    err instanceof Error &&
+    ['ValidationError', 'ConfigError', 'IdempotencyConflictError'].includes(err.name)
+  );
 }
 
 /** The message of an input error, pointing at the flag behind a library field. */

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { closeRedis, createRedis, QUEUE_NAMES, quietQueue, redisAnswers } from '../queues.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
+import { SkippedRuns } from '../schedules/limits.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { ProducerKeys } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
@@ -166,7 +167,12 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     listBatches: async (opts = {}) =>
       explainer.explainAll(await batches.list(checkLimit(opts.limit ?? 50))),
     waitForBatch: (id, waitOptions) => waiter.wait(id, waitOptions),
-    schedules: new ScheduleStore(config, queue(QUEUE_NAMES.schedules), guard),
+    schedules: new ScheduleStore(
+      config,
+      queue(QUEUE_NAMES.schedules),
+      new SkippedRuns(connection, keys),
+      guard,
+    ),
     close: () => (closing ??= close()),
   };
 }

@@ -27,3 +27,18 @@ export class BatchWaitTimeoutError extends ConfbulkError {
     );
   }
 }
+
+/** An idempotency key was used again with a different request (HTTP 409). */
+export class IdempotencyConflictError extends ConfbulkError {
+  readonly field = 'idempotencyKey';
+  constructor(
+    readonly idempotencyKey: string,
+    /** The batch the key names. */
+    readonly batchId: string,
+  ) {
+    super(
+      `idempotencyKey: '${idempotencyKey}' was used for a different request (batch ${batchId}); ` +
+        'use a new key for a new request, or send the same request to get that batch back',
+    );
+  }
+}

@@ -21,9 +21,11 @@ import type { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import {
   bulkActionRequestSchema,
+  SCHEDULE_KEY_PREFIX,
   validateBulkActionRequest,
 } from '../bulk-actions/request-schema.js';
 import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from '../types.js';
+import { checkMinInterval, type SkippedRuns } from './limits.js';
 
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -138,6 +140,7 @@ export function validateScheduleSpec(
   const zone = tz ?? 'UTC';
   checkTimeZone(zone);
   checkCron(cron as string, zone);
+  checkMinInterval(cron as string, zone, config.schedule.minIntervalMs);
   return {
     spec: { name, cron: cron as string, tz: zone, request },
     repeat: { pattern: cron as string, tz: zone },
@@ -158,12 +161,30 @@ export class ScheduleStore implements Schedules {
     private readonly config: ConfbulkConfig,
     /** The schedules queue, opened on first use (opening one writes to Redis). */
     private readonly openQueue: () => Queue,
+    /** Where the workers record runs skipped for being late. */
+    private readonly skipped: SkippedRuns,
     /** Where webhooks may go. @defaultValue the guard of `config` */
     private readonly webhookGuard: WebhookGuard = webhookGuardOf(config),
   ) {}
 
   private get queue(): Queue {
     return this.openQueue();
+  }
+
+  /** @throws ValidationError when the space of `spec` is at its cap (another name). */
+  private async checkCap(spec: ScheduleSpec): Promise<void> {
+    const space = spec.request.space ?? 'default';
+    const max = this.config.schedule.maxPerSpace;
+    const others = (await this.list()).filter(
+      (s) => (s.request.space ?? 'default') === space && s.name !== spec.name,
+    );
+    if (others.length >= max) {
+      throw new ValidationError(
+        `request.space: space '${space}' has ${others.length} schedules, the most allowed ` +
+          `(CONFBULK_SCHEDULE_MAX_PER_SPACE = ${max}); remove one or replace one by its name`,
+        'request.space',
+      );
+    }
   }
 
   async add(input: ScheduleSpec): Promise<Schedule> {
@@ -175,6 +196,7 @@ export class ScheduleStore implements Schedules {
           : err;
       });
     }
+    await this.checkCap(spec);
     const data: ScheduleJobData = { spec, createdAt: new Date().toISOString() };
     await this.queue.upsertJobScheduler(spec.name, repeat, {
       name: 'scheduled-bulk-action',
@@ -202,7 +224,13 @@ export class ScheduleStore implements Schedules {
       -1,
       true,
     )) as JobSchedulerJson<ScheduleJobData>[];
-    return schedulers.flatMap((s) => toSchedule(s) ?? []);
+    const skipped = await this.skipped.all();
+    return schedulers.flatMap((s) => {
+      const schedule = toSchedule(s);
+      if (!schedule) return [];
+      const run = skipped.get(schedule.name);
+      return [run ? { ...schedule, lastSkippedRun: run } : schedule];
+    });
   }
 
   async get(name: string): Promise<Schedule | undefined> {
@@ -213,7 +241,9 @@ export class ScheduleStore implements Schedules {
 
   async remove(name: string): Promise<boolean> {
     if (!SCHEDULE_NAME_PATTERN.test(name)) return false;
-    return this.queue.removeJobScheduler(name);
+    const removed = await this.queue.removeJobScheduler(name);
+    if (removed) await this.skipped.forget(name);
+    return removed;
   }
 }
 
@@ -222,7 +252,14 @@ export interface ScheduleProcessorOptions {
   /** The schedules queue (a one-off schedule is removed once it has run). */
   queue: Queue;
   logger: Logger;
+  /** Where runs skipped for being late are recorded. */
+  skipped: SkippedRuns;
+  /** A run later than this is skipped (`config.schedule.maxLateMs`). */
+  maxLateMs: number;
 }
+
+export type ScheduleRunResult =
+  { batchId: string; created: boolean } | { skipped: 'late'; runAt: string; lateMs: number };
 
 /** The run time a scheduler's job id names (`repeat:<name>:<ms>`). */
 function runMillis(job: Job): number {
@@ -239,12 +276,24 @@ async function removeIfDone(queue: Queue, job: Job<ScheduleJobData>): Promise<vo
 
 /** The schedules queue's processor: each run creates a batch (once, even when re-run). */
 export function createScheduleProcessor(options: ScheduleProcessorOptions) {
-  return async (job: Job<ScheduleJobData>): Promise<{ batchId: string; created: boolean }> => {
+  return async (job: Job<ScheduleJobData>): Promise<ScheduleRunResult> => {
     const { spec } = job.data;
+    const runAt = runMillis(job);
+    // A retry of a run that began in time is not late: its batch may already exist.
+    const lateMs = Date.now() - runAt;
+    if (job.attemptsMade === 0 && Number.isFinite(runAt) && lateMs > options.maxLateMs) {
+      const run = await options.skipped.record(spec.name, runAt);
+      options.logger.warn(
+        { schedule: spec.name, runAt: run.runAt, lateMs, maxLateMs: options.maxLateMs },
+        'scheduled run skipped: it would have started too late',
+      );
+      if (spec.at) await removeIfDone(options.queue, job);
+      return { skipped: 'late', runAt: run.runAt, lateMs };
+    }
     try {
       const { batch, created } = await options.submitter.submit(spec.request, {
         schedule: spec.name,
-        idempotencyKey: `schedule:${String(job.id)}`,
+        idempotencyKey: `${SCHEDULE_KEY_PREFIX}${String(job.id)}`,
       });
       options.logger.info(
         { schedule: spec.name, batchId: batch.id, created },

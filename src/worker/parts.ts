@@ -21,6 +21,7 @@ import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
 import { ProducerKeys } from '../keys.js';
 import { noteListingError, noteWebhook } from '../batches/reason/notes.js';
+import { SkippedRuns } from '../schedules/limits.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
@@ -126,7 +127,13 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     { queueName: QUEUE_NAMES.fanout, processor: fanout.processor, concurrency: CONCURRENCY.fanout },
     {
       queueName: QUEUE_NAMES.schedules,
-      processor: createScheduleProcessor({ submitter, queue: schedulesQueue, logger }),
+      processor: createScheduleProcessor({
+        submitter,
+        queue: schedulesQueue,
+        logger,
+        skipped: new SkippedRuns(connection, keys),
+        maxLateMs: config.schedule.maxLateMs,
+      }),
       concurrency: CONCURRENCY.schedules,
     },
     {

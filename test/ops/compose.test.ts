@@ -88,7 +88,11 @@ describe('docker-compose.yml', () => {
   it('never hard-codes a secret', () => {
     for (const service of Object.values(services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        if (/TOKEN|SECRET|PASSWORD/.test(key)) expect(value).toMatch(/^\$\{[A-Z_]+:\?/);
+        // Required (`${X:?...}`) or optional with an empty default (`${X:-}`): never a value.
+        if (/TOKEN|SECRET|PASSWORD/.test(key)) {
+          expect(value).toMatch(/^\$\{([A-Z_]+):(\?.*|-)\}$/);
+          expect(value).toContain(`\${${key}:`);
+        }
       }
     }
   });

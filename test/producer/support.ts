@@ -47,6 +47,8 @@ export function testConfig(
     webhookSecret: WEBHOOK_SECRET,
     // The tests' https receivers listen on loopback.
     webhookAllowHosts: ['localhost'],
+    // The tests fire per-second crons.
+    schedule: { ...DEFAULTS.schedule, minIntervalMs: 1000 },
   };
 }
 

@@ -45,7 +45,10 @@ function specFromOptions(action: ActionSpec, opts: ActionOptionValues & WhenFlag
 function scheduleLine(s: Schedule): string {
   const when = s.cron ? `cron '${s.cron}' (${s.tz ?? 'UTC'})` : `at ${s.at ?? '?'}`;
   const next = s.nextRunAt ? `next run ${s.nextRunAt}` : 'no run due';
-  return `${s.name}: ${s.request.action} on ${describeTarget(s.request.target)}, ${when}, ${next}`;
+  const skipped = s.lastSkippedRun
+    ? `; run of ${s.lastSkippedRun.runAt} skipped, ${Math.round(s.lastSkippedRun.lateMs / 1000)} s late (${s.lastSkippedRun.count} skipped in all)`
+    : '';
+  return `${s.name}: ${s.request.action} on ${describeTarget(s.request.target)}, ${when}, ${next}${skipped}`;
 }
 
 function registerAdd(schedule: Command, ctx: CliContext): void {

@@ -30,7 +30,22 @@ export const scheduleSpecBody = z.strictObject({
 });
 
 export const scheduleSchema = scheduleSpecBody
-  .extend({ nextRunAt: z.string().optional(), createdAt: z.string() })
+  .extend({
+    nextRunAt: z.string().optional(),
+    createdAt: z.string(),
+    lastSkippedRun: z
+      .object({
+        runAt: z.string(),
+        skippedAt: z.string(),
+        lateMs: z.number().int(),
+        count: z.number().int(),
+      })
+      .optional()
+      .meta({
+        description:
+          'The last run skipped for starting more than CONFBULK_SCHEDULE_MAX_LATE_MS late',
+      }),
+  })
   .describe('A bulk action that runs at a time or on a cron pattern');
 
 export const scheduleListBody = z.object({ schedules: z.array(scheduleSchema) });
