@@ -54,7 +54,7 @@ function checkMode(options: DemoOptions, env: NodeJS.ProcessEnv): 'mock' | 'real
 function nextSteps(config: ConfbulkConfig, privateRedis: boolean): string {
   const env = privateRedis
     ? 'REDIS_URL=<url> '
-    : `REDIS_URL=${config.redisUrl} ${config.prefix === '{confbulk}' ? '' : `CONFBULK_PREFIX='${config.prefix}' `}`;
+    : `REDIS_URL=${config.redisUrl} ${config.prefix === 'confbulk' ? '' : `CONFBULK_PREFIX='${config.prefix}' `}`;
   const lines = [
     'Where to look next:',
     '  keep it open   npm run demo -- --keep (the API, dashboard and CLI on this run until Ctrl-C)',
@@ -85,7 +85,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const prefix =
     options.prefix ??
     env.CONFBULK_PREFIX ??
-    (redis.owned ? '{confbulk}' : DEMO_DEFAULTS.sharedRedisPrefix);
+    (redis.owned ? 'confbulk' : DEMO_DEFAULTS.sharedRedisPrefix);
   const connection = createRedis(redis.url);
   const ctx: DemoContext = {
     options,

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { checkPrefix, DEFAULT_PREFIX } from './keys.js';
+import { parseSeed } from './queues.js';
 import { checkRedisUrl } from './redis-url.js';
 import type { SpaceProfile } from './signalwire/types.js';
 
@@ -69,9 +71,18 @@ export interface ScheduleLimits {
 export type TrustProxy = boolean | string[];
 
 export interface ConfbulkConfig {
-  /** Redis URL; undefined means "provision one" (development, tests, demo). */
+  /** Redis URL of a single node; undefined means "provision one" (development, tests, demo). */
   redisUrl: string | undefined;
-  /** BullMQ key prefix; a hash tag keeps every key of confbulk in one Redis Cluster slot. @defaultValue `{confbulk}` */
+  /**
+   * Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`, comma-separated `host:port` or
+   * `rediss://user:pass@host:port`); when set, every connection is a cluster connection and
+   * `redisUrl` is not used.
+   */
+  redisClusterNodes: string[] | undefined;
+  /**
+   * Name under which every key lives, inside confbulk's hash tags (src/keys.ts): a plain
+   * name, checked by `checkPrefix`. @defaultValue `confbulk`
+   */
   prefix: string;
   /**
    * Space profiles by name. `default` comes from `SIGNALWIRE_SPACE_URL` etc. A Map, so that
@@ -152,7 +163,8 @@ export interface ConfbulkConfig {
 
 export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   redisUrl: undefined,
-  prefix: '{confbulk}',
+  redisClusterNodes: undefined,
+  prefix: DEFAULT_PREFIX,
   rateLimits: [{ count: 12_000, durationMs: 10_000 }],
   rateJitterMs: 25,
   rateMaxMarginMs: undefined,
@@ -303,6 +315,7 @@ const fileSpaceSchema = z
 const fileSchema = z
   .object({
     redisUrl: z.string().optional(),
+    redisClusterNodes: z.array(z.string().min(1)).min(1).optional(),
     prefix: z.string().optional(),
     rateLimit: z.string().optional(),
     concurrency: z.number().int().min(1).max(5000).optional(),
@@ -426,6 +439,21 @@ function spacesFromFile(
 }
 
 /**
+ * `REDIS_CLUSTER_NODES` (or the file's `redisClusterNodes`), each entry checked.
+ * @throws ConfigError naming REDIS_CLUSTER_NODES and the entry's host (never a password)
+ */
+function clusterNodesFrom(env: NodeJS.ProcessEnv, file: FileConfig): string[] | undefined {
+  const raw = env.REDIS_CLUSTER_NODES
+    ? env.REDIS_CLUSTER_NODES.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : file.redisClusterNodes;
+  if (!raw || raw.length === 0) return undefined;
+  for (const seed of raw) parseSeed(seed);
+  return raw;
+}
+
+/**
  * Builds the configuration from defaults, the optional config file, the environment and
  * `overrides` (command-line flags), in that order of precedence.
  */
@@ -450,7 +478,12 @@ export function loadConfig(
       : file.redisUrl
         ? checkRedisUrl(file.redisUrl, 'CONFBULK_CONFIG redisUrl')
         : DEFAULTS.redisUrl,
-    prefix: env.CONFBULK_PREFIX || file.prefix || DEFAULTS.prefix,
+    redisClusterNodes: clusterNodesFrom(env, file),
+    prefix: env.CONFBULK_PREFIX
+      ? checkPrefix(env.CONFBULK_PREFIX)
+      : file.prefix
+        ? checkPrefix(file.prefix, 'CONFBULK_CONFIG prefix')
+        : DEFAULTS.prefix,
     spaces,
     rateLimits,
     rateJitterMs: intFrom(env, 'CONFBULK_RATE_JITTER_MS', 0, 60_000) ?? DEFAULTS.rateJitterMs,

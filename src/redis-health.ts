@@ -7,9 +7,9 @@
  * says Redis is back and how long it was away. Errors that are not about reaching Redis
  * are logged as they come, with their message only.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
-import { connectionReason, isConnectionError, redisWhere } from './redis-url.js';
+import { targetWhere, type RedisConnection, type RedisTarget } from './queues.js';
+import { connectionReason, isConnectionError } from './redis-url.js';
 
 export class RedisHealth {
   #downSince: number | undefined;
@@ -17,10 +17,10 @@ export class RedisHealth {
 
   constructor(
     private readonly log: Logger,
-    url: string | undefined,
+    target: string | RedisTarget | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    this.#where = redisWhere(url);
+    this.#where = targetWhere(target ?? {});
   }
 
   /** True while the last word of the connections is an error. */
@@ -58,7 +58,7 @@ export class RedisHealth {
   }
 
   /** Reports the errors and readiness of `redis` here. */
-  watch(redis: Redis, source: string): Redis {
+  watch<T extends RedisConnection>(redis: T, source: string): T {
     redis.on('error', (err: Error) => this.error(err, source));
     redis.on('ready', () => this.ready());
     return redis;

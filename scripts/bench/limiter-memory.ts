@@ -9,6 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import type { RateLimitSpec } from '../../src/config.js';
 import { createRateLimiter } from '../../src/worker/rate-limiter.js';
 import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
@@ -19,7 +20,7 @@ import { fmt, type Row } from './support/table.js';
 const LIMIT: RateLimitSpec = { count: 13_800, durationMs: 10_000 };
 const WAITING = 500;
 
-async function memoryOf(redis: Redis, keys: string[]): Promise<number> {
+async function memoryOf(redis: RedisConnection, keys: string[]): Promise<number> {
   let total = 0;
   for (const key of keys)
     total += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);

@@ -125,7 +125,7 @@ async function runCase(
   processes: number,
   seconds: number,
 ): Promise<Row> {
-  const prefix = `{bench-${randomBytes(4).toString('hex')}}`;
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
   // Children need about a second to start under tsx; the start time leaves them room.
   const startAt = wallNow() + 2500;
   const endAt = startAt + seconds * 1000;

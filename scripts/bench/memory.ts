@@ -6,7 +6,7 @@
  * waiting for permits while the rest wait in Redis: a throttled worker's steady state.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { rssBytes } from './support/processes.js';
 import type { Scenario } from './support/scenario.js';
 import { withStack, type Worker } from './support/stack.js';
@@ -16,7 +16,7 @@ import { sleep, wallNow } from './support/window.js';
 const CONCURRENCY = 100;
 const PAUSED = { CONFBULK_RATE_LIMIT: '1/3600s', CONFBULK_CONCURRENCY: String(CONCURRENCY) };
 
-async function usedMemory(redis: Redis): Promise<number> {
+async function usedMemory(redis: RedisConnection): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
 }
@@ -35,7 +35,7 @@ async function peakRss(worker: Worker, ms: number): Promise<number | undefined> 
 
 export const memory: Scenario = {
   name: 'memory',
-  title: 'Memory: Redis bytes per waiting job, worker RSS with the backlog present',
+  title: 'Memory: RedisConnection bytes per waiting job, worker RSS with the backlog present',
   async run({ quick, log }) {
     const n = quick ? 10_000 : 100_000;
     return withStack({ participants: 1 }, async (stack) => {

@@ -9,7 +9,9 @@ import type { ConfbulkConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { openDeadLetters } from '../../src/http/dependencies.js';
 import { silentLogger } from '../../src/logger.js';
+import { keyPattern } from '../../src/keys.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
+import { scanAll } from '../../src/queues.js';
 import { clearTranscripts } from '../bench/support/processes.js';
 import { withStack, type Stack } from '../bench/support/stack.js';
 import { inParallel, runCli } from './support/cli.js';
@@ -20,19 +22,7 @@ import { credentialForms, scanTranscripts } from './support/secrets.js';
 const API_TOKEN = 'chaos-api-token-0123456789abcdef';
 
 async function keysUnder(stack: Stack): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await stack.client.scan(
-      cursor,
-      'MATCH',
-      `${stack.prefix}*`,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  const keys = await scanAll(stack.client, keyPattern(stack.prefix));
   return keys.sort();
 }
 

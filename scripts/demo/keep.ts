@@ -10,7 +10,7 @@ import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import type { DemoSummary } from './summary.js';
 
 /** What a kept run offers, for the caller (tests) to use while it is open. */
@@ -25,7 +25,7 @@ export interface KeptDemo {
 
 export interface KeepOptions {
   config: ConfbulkConfig;
-  connection: Redis;
+  connection: RedisConnection;
   metrics: Metrics;
   summary: DemoSummary;
   /** The space is the demo's mock: its credentials may be printed. */

@@ -27,7 +27,7 @@ export interface DemoOptions {
   env?: NodeJS.ProcessEnv;
   /** Redis to use. @defaultValue `REDIS_URL` from `env`, else a private server (stopped at the end) */
   redisUrl?: string;
-  /** BullMQ key prefix. @defaultValue `{confbulk}` on a private Redis, `{confbulk-demo}` on a shared one */
+  /** BullMQ key prefix. @defaultValue `confbulk` on a private Redis, `confbulk-demo` on a shared one */
   prefix?: string;
   /** @defaultValue `auto`: a bar on a terminal, lines otherwise */
   progress?: ProgressStyle;
@@ -52,7 +52,7 @@ export const DEMO_DEFAULTS = {
   trouble: true,
   progress: 'auto' as ProgressStyle,
   /** Prefix on a Redis the demo did not start, to keep clear of real work. */
-  sharedRedisPrefix: '{confbulk-demo}',
+  sharedRedisPrefix: 'confbulk-demo',
 };
 
 export const USAGE = `Usage: npm run demo -- [options]

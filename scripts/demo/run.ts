@@ -4,7 +4,7 @@
  * an in-process worker stack, submit "mute everyone except the host" through the library,
  * watch it, and check the participants' final state.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { getSpace, loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -25,7 +25,7 @@ export interface DemoContext {
   redisUrl: string;
   prefix: string;
   /** Shared by the producer, the workers and the dead-letter lookup; closed by `runDemo`. */
-  connection: Redis;
+  connection: RedisConnection;
   metrics: Metrics;
   /**
    * Runs when the summary is ready, while the run (mock, Redis) is still up: prints it and,

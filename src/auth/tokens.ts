@@ -8,7 +8,7 @@
  * Comparison is constant-time. Revoking deletes the record, so the next request fails.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { SPACE_NAME } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { ProducerKeys } from '../keys.js';
@@ -96,7 +96,7 @@ function infoOf(stored: StoredToken): TokenInfo {
 
 export class TokenStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: ProducerKeys,
     /** Space profiles a token may be limited to. */
     private readonly knownSpaces: readonly string[],

@@ -5,7 +5,7 @@
  * all this was done; a sweeper picks up entries whose worker died in between.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BatchStore } from './store.js';
@@ -21,7 +21,7 @@ export interface BatchEvent {
 }
 
 export interface CompletionNotifierOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: ProducerKeys;
   batches: BatchStore;
   webhooks: Queue;

@@ -4,7 +4,7 @@
  * moving `listing` -> `running` -> `completed` (or `failed` when listing fails).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { JobOutcome } from '../worker/types.js';
 import { CallBatcher } from './call-batcher.js';
 import { conferenceWideFields, fieldMask, INTENT_TTL_MS, type Claim } from '../intents/intents.js';
@@ -22,7 +22,7 @@ import type { ValidatedRequest } from '../bulk-actions/request-schema.js';
 import type { Batch, BatchState, BulkActionName } from '../types.js';
 
 export interface BatchStoreOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: ProducerKeys;
   /** How long an ended batch stays readable. @defaultValue 7 days */
   retentionMs?: number;
@@ -165,7 +165,7 @@ export function parseBatch(hash: Record<string, string>): Batch | undefined {
 }
 
 export class BatchStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: ProducerKeys;
   readonly retentionMs: number;
   readonly #idempotencyTtlMs: number;

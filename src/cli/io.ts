@@ -3,8 +3,8 @@
  */
 import { pino } from 'pino';
 import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
+import { requireRedis } from '../queues.js';
 
 /** The part of a writable stream the CLI uses. */
 export interface OutputStream {
@@ -76,16 +76,12 @@ export class CliContext {
   }
 
   /** The configuration, requiring a Redis URL. @throws ConfigError naming REDIS_URL */
-  getRedisConfig(): ConfbulkConfig & { redisUrl: string } {
-    const config = this.getConfig();
-    if (!config.redisUrl) {
-      throw new ConfigError(
-        'REDIS_URL is not set: set it to the Redis server confbulk uses (e.g. redis://127.0.0.1:6379), ' +
-          'or give redisUrl in the CONFBULK_CONFIG file',
-        'REDIS_URL',
-      );
-    }
-    return config as ConfbulkConfig & { redisUrl: string };
+  getRedisConfig(): ConfbulkConfig {
+    return requireRedis(
+      this.getConfig(),
+      'set it to the Redis server confbulk uses (e.g. redis://127.0.0.1:6379), ' +
+        'or give redisUrl in the CONFBULK_CONFIG file (REDIS_CLUSTER_NODES for a Redis Cluster)',
+    );
   }
 
   /** JSON lines on stderr at the configured level (warn unless LOG_LEVEL says otherwise). */

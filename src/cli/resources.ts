@@ -3,7 +3,7 @@
  * the configuration, and always closes it. Heavy modules are imported on first use so
  * that `--help` and input errors stay fast.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { Confbulk } from '../types.js';
 import type { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { CliContext } from './io.js';
@@ -41,11 +41,11 @@ export async function withDeadLetters<T>(
 /** Runs `fn` with a plain Redis client, disconnecting it afterwards. */
 export async function withRedis<T>(
   ctx: CliContext,
-  fn: (redis: Redis, prefix: string) => Promise<T>,
+  fn: (redis: RedisConnection, prefix: string) => Promise<T>,
 ): Promise<T> {
   const config = ctx.getRedisConfig();
   const { connectForCommand } = await import('../queues.js');
-  const redis = await connectForCommand(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = await connectForCommand(config, { maxRetriesPerRequest: 3 });
   try {
     return await fn(redis, config.prefix);
   } finally {

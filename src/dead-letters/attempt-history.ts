@@ -3,8 +3,8 @@
  * can show every attempt, including those made by other processes before a retry. Only
  * failures are written, so the happy path costs nothing; the list expires on its own.
  */
-import type { Redis } from 'ioredis';
-import { dataKey } from '../queues.js';
+import type { RedisConnection } from '../queues.js';
+import { areaKey } from '../keys.js';
 import type { AttemptRecord } from './types.js';
 
 /** Attempts kept per job (the latest ones). */
@@ -14,16 +14,16 @@ export const MAX_ATTEMPTS_KEPT = 50;
 const HISTORY_TTL_SECONDS = 7 * 24 * 3600;
 
 export class AttemptHistory {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisConnection, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
   }
 
   #key(jobId: string): string {
-    return dataKey(this.#prefix, 'attempts', jobId);
+    return areaKey(this.#prefix, 'dead-letters', 'attempts', jobId);
   }
 
   /** Appends one failed attempt (one round trip). */

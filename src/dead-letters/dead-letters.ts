@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import { parseParticipantJob, type ParticipantJobData } from '../jobs/participant-job.js';
@@ -23,10 +23,11 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from './types.js';
+import { queuePrefix } from '../keys.js';
 
 export interface DeadLettersOptions {
   /** Shared connection; not closed by `close()`. */
-  connection: Redis;
+  connection: RedisConnection;
   /** BullMQ key prefix (`config.prefix`). */
   prefix: string;
   /** Where replays are enqueued; `replay()` needs it. */
@@ -77,7 +78,7 @@ function checkSelection(options: ReplayOptions): string[] | undefined {
 
 export class DeadLetters {
   readonly queue: Queue<DeadLetterEntry>;
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #replays: Replays | undefined;
   #closing: Promise<void> | undefined;
 
@@ -85,7 +86,7 @@ export class DeadLetters {
     this.queue = quietQueue(
       new Queue<DeadLetterEntry>(QUEUE_NAMES.deadLetters, {
         connection: options.connection,
-        prefix: options.prefix,
+        prefix: queuePrefix(options.prefix, QUEUE_NAMES.deadLetters),
       }),
     );
     this.#connection = options.connection;

@@ -18,7 +18,7 @@
  * job to end and be trimmed between the sweep's read of the batch and its add.)
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import { canonicalSid, type ParticipantJobData } from '../jobs/participant-job.js';
@@ -82,12 +82,17 @@ function parseRecord(text: string): (ReplayRecord & { id: string }) | undefined 
 const COUNTER_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export class Replays {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: ProducerKeys;
   readonly #deadLetters: Queue;
   readonly #queues: ParticipantQueues;
 
-  constructor(redis: Redis, prefix: string, deadLetters: Queue, queues: ParticipantQueues) {
+  constructor(
+    redis: RedisConnection,
+    prefix: string,
+    deadLetters: Queue,
+    queues: ParticipantQueues,
+  ) {
     this.#redis = redis;
     this.#keys = new ProducerKeys(prefix);
     this.#deadLetters = deadLetters;

@@ -27,16 +27,14 @@ export interface OpenDeadLetters {
   close(): Promise<void>;
 }
 
-/** Opens the dead-letter store (with replay) on `config.redisUrl`. */
-export async function openDeadLetters(
-  config: ConfbulkConfig & { redisUrl: string },
-): Promise<OpenDeadLetters> {
+/** Opens the dead-letter store (with replay) on the configured Redis. */
+export async function openDeadLetters(config: ConfbulkConfig): Promise<OpenDeadLetters> {
   const [{ connectForCommand }, { ParticipantQueues }, { DeadLetters }] = await Promise.all([
     import('../queues.js'),
     import('../jobs/enqueue.js'),
     import('../dead-letters/dead-letters.js'),
   ]);
-  const connection = await connectForCommand(config.redisUrl);
+  const connection = await connectForCommand(config);
   const queues = new ParticipantQueues({ connection, prefix: config.prefix, retry: config.retry });
   const deadLetters = new DeadLetters({ connection, prefix: config.prefix, queues });
   let closing: Promise<void> | undefined;

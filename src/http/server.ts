@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -18,6 +17,7 @@ import { closeRedis, createRedis } from '../queues.js';
 import { buildApp, type ExtraPlugin } from './app.js';
 import { checkApiSecurity } from './auth.js';
 import { openDeadLetters } from './dependencies.js';
+import { requireRedis } from '../queues.js';
 
 export interface ApiServerOptions {
   /** @defaultValue `loadConfig()` */
@@ -46,14 +46,8 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-function requireRedisUrl(config: ConfbulkConfig): ConfbulkConfig & { redisUrl: string } {
-  if (!config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL is not set: the API needs the Redis server the workers use',
-      'REDIS_URL',
-    );
-  }
-  return config as ConfbulkConfig & { redisUrl: string };
+function requireRedisUrl(config: ConfbulkConfig): ConfbulkConfig {
+  return requireRedis(config, 'the API needs the Redis server the workers use');
 }
 
 /** Runs every close step even if one fails; rethrows the first failure. */
@@ -86,7 +80,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     cleanups.push(() => confbulk.close());
     const dlq = await openDeadLetters(config);
     cleanups.push(() => dlq.close());
-    const redis = createRedis(config.redisUrl);
+    const redis = createRedis(config);
     const tokens = new TokenStore(redis, new ProducerKeys(config.prefix), [
       ...config.spaces.keys(),
     ]);

@@ -11,7 +11,7 @@
  * call, and a job's claim is released with its outcome (batches/store.ts), so that a job costs
  * a fraction of a round trip rather than three.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { ParticipantJobData } from '../jobs/participant-job.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
 import type { SendDecision } from '../worker/types.js';
@@ -73,7 +73,7 @@ function keepFields(
 }
 
 export interface IntentStoreOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: ProducerKeys;
   /**
    * How long an in-flight claim holds when its holder never releases it (a crash). It is
@@ -115,7 +115,7 @@ interface ConferenceKeys {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class IntentStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: ProducerKeys;
   readonly #claimTtlMs: number;
   readonly #pollMs: number;

@@ -5,9 +5,10 @@
  * no-op.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { RetryConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
+import { queuePrefix } from '../keys.js';
 import { quietQueue, updatesQueueName } from '../queues.js';
 import { CONFBULK_BACKOFF } from '../worker/backoff.js';
 import {
@@ -18,7 +19,7 @@ import {
 
 export interface ParticipantQueuesOptions {
   /** Shared connection; not closed by `close()`. */
-  connection: Redis;
+  connection: RedisConnection;
   /** BullMQ key prefix (`config.prefix`). */
   prefix: string;
   /** Attempts and backoff of every job (`config.retry`). */
@@ -76,7 +77,7 @@ function checkChunkSize(chunkSize: number): void {
 }
 
 export class ParticipantQueues {
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #prefix: string;
   readonly #defaultJobOptions: JobsOptions;
   readonly #queues = new Map<string, Queue>();
@@ -99,10 +100,11 @@ export class ParticipantQueues {
     if (this.#closing) throw new Error('ParticipantQueues is closed');
     let queue = this.#queues.get(space);
     if (!queue) {
+      const name = updatesQueueName(space);
       queue = quietQueue(
-        new Queue(updatesQueueName(space), {
+        new Queue(name, {
           connection: this.#connection,
-          prefix: this.#prefix,
+          prefix: queuePrefix(this.#prefix, name),
           defaultJobOptions: this.#defaultJobOptions,
         }),
       );

@@ -5,28 +5,27 @@
  * `/admin` (admins of every space: the bearer token or a session cookie from
  * `/admin/login`).
  */
-import type { Redis } from 'ioredis';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { RedisConnection } from '../queues.js';
 import type { ConfbulkConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
 import type { ExtraPlugin } from '../http/app.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ProducerKeys } from '../keys.js';
-import { closeRedis, createRedis } from '../queues.js';
+import { closeRedis, createRedis, requireRedis } from '../queues.js';
 import { dashboardPlugin } from './dashboard/plugin.js';
 import { healthPlugin } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
 import { openOpsQueues, workersRegisteredOn, type OpsQueues } from './queues.js';
 
 export interface ApiOpsOptions {
-  config: Pick<ConfbulkConfig, 'prefix' | 'spaces' | 'redisUrl'> &
+  config: Pick<ConfbulkConfig, 'prefix' | 'spaces' | 'redisUrl' | 'redisClusterNodes'> &
     Partial<Pick<ConfbulkConfig, 'apiMetricsPort'>>;
   /**
    * A connection this module does not close.
    * @defaultValue one opened on `config.redisUrl` and closed by `close()`
    */
-  redis?: Redis;
+  redis?: RedisConnection;
   metrics: Metrics;
   /** Resolves API tokens and dashboard sessions. */
   authenticator: Authenticator;
@@ -42,20 +41,15 @@ export interface ApiOps {
   /** Pass to `buildApp({ extraPlugins })`. */
   plugins: ExtraPlugin[];
   queues: OpsQueues;
-  redis: Redis;
+  redis: RedisConnection;
   /** Closes what was opened here; call it after the app is closed. Idempotent. */
   close(): Promise<void>;
 }
 
-function connectionOf(options: ApiOpsOptions): { redis: Redis; owned: boolean } {
+function connectionOf(options: ApiOpsOptions): { redis: RedisConnection; owned: boolean } {
   if (options.redis) return { redis: options.redis, owned: false };
-  if (!options.config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL is not set: /readyz, /metrics and the dashboard need Redis',
-      'REDIS_URL',
-    );
-  }
-  return { redis: createRedis(options.config.redisUrl), owned: true };
+  requireRedis(options.config, '/readyz, /metrics and the dashboard need Redis');
+  return { redis: createRedis(options.config), owned: true };
 }
 
 /** Opens the queues of every configured space and builds the plugins described above. */

@@ -14,13 +14,13 @@
 // For the OpenAPI fields of `schema` (summary, tags).
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import { commandName } from '../cli/command-name.js';
 // For `config.access` (the API's access hook).
 import type {} from '../http/access.js';
+import type { RedisConnection } from '../queues.js';
 
 export interface HealthPluginOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Readiness also requires this to resolve true (e.g. `workersRegisteredOn(queues)`). */
   workersRegistered?: () => Promise<boolean>;
   /** How long each readiness check may take, in ms. @defaultValue 2000 */

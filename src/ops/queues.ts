@@ -4,13 +4,14 @@
  * `/metrics` gauges, readiness checks and the dashboard; nothing here consumes jobs.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DEFAULT_PREFIX, queuePrefix } from '../keys.js';
+import type { RedisConnection } from '../queues.js';
 import { QUEUE_NAMES, quietQueue, updatesQueueName } from '../queues.js';
 
 export interface OpsQueuesOptions {
   /** A connection this module does not close. */
-  connection: Redis;
-  /** BullMQ key prefix. @defaultValue `{confbulk}` */
+  connection: RedisConnection;
+  /** CONFBULK_PREFIX (src/keys.ts gives each queue its hash tag). @defaultValue `confbulk` */
   prefix?: string;
   /** Space profile names; one updates queue each. */
   spaces: string[];
@@ -31,9 +32,11 @@ export interface OpsQueues {
 
 /** Opens (without creating anything in Redis) the queues named in the module comment. */
 export function openOpsQueues(options: OpsQueuesOptions): OpsQueues {
-  const prefix = options.prefix ?? '{confbulk}';
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
   const open = (name: string): Queue =>
-    quietQueue(new Queue(name, { connection: options.connection, prefix }));
+    quietQueue(
+      new Queue(name, { connection: options.connection, prefix: queuePrefix(prefix, name) }),
+    );
   const updates = [...new Set(options.spaces)].map((space) => open(updatesQueueName(space)));
   const fanout = open(QUEUE_NAMES.fanout);
   const schedules = open(QUEUE_NAMES.schedules);

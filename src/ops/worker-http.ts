@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import { fastify, type FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { Metrics } from '../metrics.js';
 import { healthPlugin } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
@@ -17,7 +17,7 @@ export interface WorkerHttpOptions {
   host?: string;
   metrics: Metrics;
   /** Checked by `/readyz`. */
-  redis: Redis;
+  redis: RedisConnection;
   /** Queues whose depths `/metrics` reports. @defaultValue none */
   queues?: Queue[];
   /** Errors of the listener are logged here. @defaultValue silent */

@@ -10,16 +10,23 @@
  * await confbulk.close();
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { ConfbulkConfig } from '../config.js';
-import { ConfigError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { closeRedis, createRedis, QUEUE_NAMES, quietQueue, redisAnswers } from '../queues.js';
+import {
+  closeRedis,
+  createRedis,
+  QUEUE_NAMES,
+  quietQueue,
+  redisAnswers,
+  requireRedis,
+} from '../queues.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { SkippedRuns } from '../schedules/limits.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
-import { ProducerKeys } from '../keys.js';
+import { ProducerKeys, queuePrefix } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
 import type { Batch, BatchHandle, BulkActionRequest, Confbulk } from '../types.js';
 import { BatchWaiter } from './wait.js';
@@ -31,7 +38,7 @@ import { BatchExplainer } from '../batches/reason/explainer.js';
 export interface ConfbulkOptions {
   config: ConfbulkConfig;
   /** Shared connection, not closed by `close()`. @defaultValue a connection to `config.redisUrl` */
-  connection?: Redis;
+  connection?: RedisConnection;
   /** @defaultValue a silent logger */
   logger?: Logger;
   /** How often waiting reads a batch's progress, in ms. @defaultValue 250 */
@@ -60,13 +67,9 @@ function checkLimit(limit: number): number {
 export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk> {
   const { config } = options;
   const logger = (options.logger ?? silentLogger).child({ component: 'producer' });
-  if (!options.connection && !config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL is not set: the producer needs the Redis server the workers use',
-      'REDIS_URL',
-    );
-  }
-  const connection = options.connection ?? createRedis(config.redisUrl as string);
+  if (!options.connection)
+    requireRedis(config, 'the producer needs the Redis server the workers use');
+  const connection = options.connection ?? createRedis(config);
   if (!options.connection) {
     connection.on('error', (err: Error) =>
       logger.debug({ err: err.message }, 'Redis connection error (reconnecting)'),
@@ -80,7 +83,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
   const queue = (name: string) => (): Queue => {
     let q = queues.get(name);
     if (!q) {
-      q = quietQueue(new Queue(name, { connection, prefix: config.prefix }));
+      q = quietQueue(new Queue(name, { connection, prefix: queuePrefix(config.prefix, name) }));
       queues.set(name, q);
     }
     return q;
@@ -128,7 +131,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
   };
 
   try {
-    await redisAnswers(connection, options.connection ? undefined : config.redisUrl);
+    await redisAnswers(connection, options.connection ? undefined : config);
   } catch (err) {
     await close().catch(() => {});
     throw err;

@@ -3,7 +3,7 @@
  * and polling meanwhile (which also reports progress and covers a missed event).
  */
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { Logger } from '../logger.js';
 import { closeRedis } from '../queues.js';
 import type { BatchStore } from '../batches/store.js';
@@ -14,7 +14,7 @@ import type { Batch, WaitOptions } from '../types.js';
 
 export interface BatchWaiterOptions {
   /** Duplicated for the subscription (a subscribed connection can do nothing else). */
-  redis: Redis;
+  redis: RedisConnection;
   keys: ProducerKeys;
   batches: BatchStore;
   logger: Logger;
@@ -31,7 +31,7 @@ export function hasEnded(batch: Batch): boolean {
 export class BatchWaiter {
   readonly #options: BatchWaiterOptions;
   readonly #events = new EventEmitter();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisConnection | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 

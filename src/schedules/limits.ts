@@ -10,7 +10,7 @@
  *    is kept in Redis and shown with the schedule.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { ValidationError } from '../errors.js';
 import type { ProducerKeys } from '../keys.js';
 
@@ -57,7 +57,7 @@ export interface SkippedRun {
 /** Skipped runs in one hash (`ProducerKeys.skippedRuns()`): schedule name -> SkippedRun. */
 export class SkippedRuns {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: ProducerKeys,
   ) {}
 

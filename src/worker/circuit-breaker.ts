@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { CircuitBreakerClosedError } from './circuit-breaker/errors.js';
 import {
@@ -354,7 +354,7 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
     this.pollTimer.unref();
   }
 
-  private subscribe(sub: Redis): void {
+  private subscribe(sub: RedisConnection): void {
     sub.on('message', this.onMessage);
     sub.subscribe(this.store.channel).catch((err: unknown) => {
       this.log.warn({ err }, 'subscribing to circuit changes failed; relying on polling');
@@ -388,13 +388,17 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
  * Closes a space's circuit from any state, for `confbulk resume --space NAME`. Running
  * breakers learn of it at once (pub/sub) or at their next poll. Returns the previous state.
  */
-export function resumeSpace(redis: Redis, prefix: string, space: string): Promise<CircuitState> {
+export function resumeSpace(
+  redis: RedisConnection,
+  prefix: string,
+  space: string,
+): Promise<CircuitState> {
   return resume(redis, circuitKey(prefix, space), circuitChannel(prefix, space));
 }
 
 /** Reads a space's circuit state (for status commands and dashboards). */
 export async function readCircuitState(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   space: string,
 ): Promise<CircuitState> {

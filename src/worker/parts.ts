@@ -5,7 +5,7 @@
  * only wires them to the process's connection, queues and logger.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { ConfbulkConfig } from '../config.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
 import type { Logger } from '../logger.js';
@@ -19,8 +19,8 @@ import { CompletionNotifier } from '../batches/completion.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
-import { ProducerKeys } from '../keys.js';
 import { noteListingError, noteWebhook } from '../batches/reason/notes.js';
+import { ProducerKeys, queuePrefix } from '../keys.js';
 import { SkippedRuns } from '../schedules/limits.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
@@ -29,7 +29,7 @@ import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js'
 export interface BatchWorkerContext {
   config: ConfbulkConfig;
   /** Shared connection; not closed by `close()`. */
-  connection: Redis;
+  connection: RedisConnection;
   logger: Logger;
   metrics: Metrics;
   clients: SignalWireClients;
@@ -69,10 +69,11 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     keys,
     claimTtlMs: Math.max(ctx.lockDurationMs, config.requestTimeoutMs + 1000),
   });
-  const queueOptions = { connection, prefix: config.prefix };
-  const fanoutQueue = quietQueue(new Queue(QUEUE_NAMES.fanout, queueOptions));
-  const schedulesQueue = quietQueue(new Queue(QUEUE_NAMES.schedules, queueOptions));
-  const webhooksQueue = quietQueue(new Queue(WEBHOOKS_QUEUE, queueOptions));
+  const open = (name: string): Queue =>
+    quietQueue(new Queue(name, { connection, prefix: queuePrefix(config.prefix, name) }));
+  const fanoutQueue = open(QUEUE_NAMES.fanout);
+  const schedulesQueue = open(QUEUE_NAMES.schedules);
+  const webhooksQueue = open(WEBHOOKS_QUEUE);
   // Enqueues dead-letter replays whose process stopped after taking the entry.
   const deadLetters = new DeadLetters({ connection, prefix: config.prefix, queues: ctx.queues });
   const notifier = new CompletionNotifier({

@@ -3,13 +3,12 @@
  * schedules, latest-intent-wins hooks), the worker runtime, a progress line, an optional
  * metrics/health listener, and graceful shutdown on SIGTERM/SIGINT with a watchdog.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { loadConfig, secretsOf, type ConfbulkConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { startWorkerHttp, type WorkerHttp } from '../ops/worker-http.js';
-import { closeRedis, createRedis } from '../queues.js';
+import { closeRedis, createRedis, requireRedis } from '../queues.js';
 import { RedisHealth } from '../redis-health.js';
 import { startProgressLog } from './progress.js';
 import type { StalledJobOptions, WorkerRuntime } from './runtime.js';
@@ -43,15 +42,12 @@ export interface WorkerProcess {
 /** The watchdog gives a hung shutdown this much more than `shutdownTimeoutMs`. */
 const WATCHDOG_GRACE_MS = 5000;
 
-function requireRedisUrl(config: ConfbulkConfig): string {
-  if (!config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL is not set: a worker needs the Redis server that every confbulk process shares ' +
-        '(e.g. REDIS_URL=redis://127.0.0.1:6379, or redisUrl in the CONFBULK_CONFIG file)',
-      'REDIS_URL',
-    );
-  }
-  return config.redisUrl;
+function requireRedisUrl(config: ConfbulkConfig): ConfbulkConfig {
+  return requireRedis(
+    config,
+    'a worker needs the Redis server that every confbulk process shares ' +
+      '(e.g. REDIS_URL=redis://127.0.0.1:6379, or redisUrl in the CONFBULK_CONFIG file)',
+  );
 }
 
 /** Starts a worker process; resolves once its workers are connected. */
@@ -67,7 +63,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     });
   const metrics = createMetrics({ defaultMetrics: true });
   const redisHealth = new RedisHealth(logger, redisUrl);
-  const connection: Redis = redisHealth.watch(createRedis(redisUrl), 'connection');
+  const connection: RedisConnection = redisHealth.watch(createRedis(redisUrl), 'connection');
   // Released in the reverse order of acquisition, like a stack.
   const acquired: [string, () => Promise<void>][] = [['connection', () => closeRedis(connection)]];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());

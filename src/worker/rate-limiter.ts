@@ -41,7 +41,7 @@
  *   (another, longer window).
  */
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { RateLimitInfo } from '../signalwire/types.js';
 import { RateLimiterClosedError } from './rate-limiter/errors.js';
@@ -390,7 +390,7 @@ class RedisRateLimiter implements RateLimiter {
     this.pump();
   }
 
-  private subscribe(sub: Redis): void {
+  private subscribe(sub: RedisConnection): void {
     sub.on('message', this.onMessage);
     sub.subscribe(this.store.channel).catch((err: unknown) => {
       this.log.warn(

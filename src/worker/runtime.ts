@@ -8,14 +8,14 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import { ConfigError } from '../errors.js';
 import { getSpace, type ConfbulkConfig } from '../config.js';
 import { AttemptHistory } from '../dead-letters/attempt-history.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { closeRedis, createRedis, updatesQueueName } from '../queues.js';
+import { closeRedis, createRedis, requireRedis, updatesQueueName } from '../queues.js';
 import { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { confbulkBackoffStrategy } from './backoff.js';
@@ -25,6 +25,7 @@ import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { SendRecords } from './send-record.js';
 import { closeAll, withTimeout } from './shutdown.js';
 import type { ExtraWorkerSpec, JobOutcome, PipelineHooks } from './types.js';
+import { queuePrefix } from '../keys.js';
 
 /** Stalled-job recovery: how a crashed process's jobs come back. */
 export interface StalledJobOptions {
@@ -47,7 +48,7 @@ export interface StalledJobOptions {
 export interface WorkerRuntimeOptions {
   config: ConfbulkConfig;
   /** Shared connection (not closed by `close()`); created from `config.redisUrl` when absent. */
-  connection?: Redis;
+  connection?: RedisConnection;
   logger: Logger;
   metrics?: Metrics;
   /** API clients (not closed by `close()`); created from `config` when absent. */
@@ -116,8 +117,8 @@ class Runtime implements WorkerRuntime {
   readonly #o: WorkerRuntimeOptions;
   readonly #log: Logger;
   readonly #shutdown = new AbortController();
-  readonly #connection: Redis;
-  readonly #subscriber: Redis;
+  readonly #connection: RedisConnection;
+  readonly #subscriber: RedisConnection;
   readonly #clients: SignalWireClients;
   readonly #health: RedisHealth;
   readonly #deadLetters: DeadLetters;
@@ -132,14 +133,11 @@ class Runtime implements WorkerRuntime {
     // Every job waiting at a gate listens on the shutdown signal: concurrency x spaces.
     setMaxListeners(0, this.#shutdown.signal);
     this.#log = options.logger.child({ component: 'worker-runtime' });
-    if (!options.connection && !config.redisUrl) {
-      throw new ConfigError(
-        'REDIS_URL is not set: workers need the Redis server every process shares',
-        'REDIS_URL',
-      );
+    if (!options.connection) {
+      requireRedis(config, 'workers need the Redis server every process shares');
     }
-    this.#health = options.redisHealth ?? new RedisHealth(this.#log, config.redisUrl);
-    this.#connection = options.connection ?? createRedis(config.redisUrl as string);
+    this.#health = options.redisHealth ?? new RedisHealth(this.#log, config);
+    this.#connection = options.connection ?? createRedis(config);
     if (!options.connection) this.#health.watch(this.#connection, 'connection');
     // Limiters and circuit breakers hear of other processes' changes on pub/sub, which needs
     // a connection of its own.
@@ -215,7 +213,7 @@ class Runtime implements WorkerRuntime {
     const stalled = resolveStalled(this.#o.stalled);
     const options: WorkerOptions = {
       connection: this.#connection,
-      prefix: config.prefix,
+      prefix: queuePrefix(config.prefix, queueName),
       name: WORKER_NAME,
       concurrency,
       lockDuration: stalled.lockDurationMs,

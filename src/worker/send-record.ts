@@ -8,12 +8,12 @@
  * have played). An answer that proves the request did nothing (refused connection, 4xx,
  * 429, 401/403) gives the record back, so the job may send again.
  *
- * One string per job id (`<prefix>:data:send:<jobId>`) that expires on its own; a replay
+ * One string per job id (`{<prefix>:sends}:data:send:<jobId>`, src/keys.ts) that expires on its own; a replay
  * of a dead letter runs under a new job id, so an operator's replay is a deliberate send.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { dataKey } from '../queues.js';
+import type { RedisConnection } from '../queues.js';
+import { areaKey } from '../keys.js';
 import { LuaScript } from './lua/script.js';
 
 /** Records outlive any retry horizon of a job, then vanish without a cleanup job. */
@@ -62,7 +62,7 @@ export interface SendTicket {
 
 /** The Redis key of a job's send record. */
 export function sendRecordKey(prefix: string, jobId: string): string {
-  return dataKey(prefix, 'send', jobId);
+  return areaKey(prefix, 'sends', 'send', jobId);
 }
 
 function parseRecord(found: string): EarlierSend {
@@ -71,10 +71,10 @@ function parseRecord(found: string): EarlierSend {
 }
 
 export class SendRecords {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisConnection, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
   }

@@ -5,7 +5,7 @@
  * around it (signals, metrics listener, progress line); the demo and tests run it in
  * process.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queues.js';
 import type { ConfbulkConfig } from '../config.js';
 import { ParticipantQueues } from '../jobs/enqueue.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -24,7 +24,7 @@ import { closeAll } from './shutdown.js';
 export interface WorkerStackOptions {
   config: ConfbulkConfig;
   /** Shared connection; not closed by `close()`. */
-  connection: Redis;
+  connection: RedisConnection;
   /** @defaultValue silent */
   logger?: Logger;
   /** @defaultValue a fresh registry */

@@ -12,7 +12,7 @@ import { BatchStore } from '../../src/batches/store.js';
 import { CompletionNotifier } from '../../src/batches/completion.js';
 import { BatchWaitTimeoutError } from '../../src/producer/errors.js';
 import { IntentStore } from '../../src/intents/intents.js';
-import { ProducerKeys } from '../../src/keys.js';
+import { ProducerKeys, queuePrefix } from '../../src/keys.js';
 import { validateBulkActionRequest } from '../../src/bulk-actions/request-schema.js';
 import type { Batch } from '../../src/types.js';
 import type { JobOutcome } from '../../src/worker/types.js';
@@ -193,7 +193,10 @@ describe('batches', () => {
       const other = await confbulk.bulkAction({ ...request, idempotencyKey: 'another' });
       expect(other.id).not.toBe(first.id);
       expect(other.batch.intent).toBeGreaterThan(first.batch.intent);
-      const fanout = new Queue(QUEUE_NAMES.fanout, { connection: redis, prefix });
+      const fanout = new Queue(QUEUE_NAMES.fanout, {
+        connection: redis,
+        prefix: queuePrefix(prefix, QUEUE_NAMES.fanout),
+      });
       try {
         expect(await fanout.getJobCountByTypes('waiting', 'delayed', 'active')).toBe(2);
         expect((await fanout.getJob(first.id))?.data).toEqual({ batchId: first.id });
@@ -219,7 +222,10 @@ describe('batches', () => {
 
       // A slow poll, so that only the event can end the wait quickly.
       const slow = await createConfbulk({ config, connection: redis, pollMs: 5000 });
-      const webhooks = new Queue('webhooks', { connection: redis, prefix });
+      const webhooks = new Queue('webhooks', {
+        connection: redis,
+        prefix: queuePrefix(prefix, 'webhooks'),
+      });
       try {
         const seen: number[] = [];
         const waiting = slow.waitForBatch(batch.id, {
@@ -268,7 +274,10 @@ describe('batches', () => {
         (await batches.recordOutcome(batch.id, participantJobId(batch.id, SID(2)), 'succeeded'))
           .completed,
       ).toBe(true);
-      const webhooks = new Queue('webhooks', { connection: redis, prefix });
+      const webhooks = new Queue('webhooks', {
+        connection: redis,
+        prefix: queuePrefix(prefix, 'webhooks'),
+      });
       const notifier = new CompletionNotifier({
         redis,
         keys,

@@ -95,7 +95,7 @@ describe('invalid input', () => {
   });
 
   it('names REDIS_URL when it is not set', async () => {
-    const env = cliEnv('{unused}', { REDIS_URL: '' });
+    const env = cliEnv('unused', { REDIS_URL: '' });
     for (const args of [
       ['mute', ...conf],
       ['status', 'b-1'],
@@ -111,7 +111,7 @@ describe('invalid input', () => {
   });
 
   it('reports bad input before connecting, and an unreachable Redis with exit 2', async () => {
-    const env = cliEnv('{unused}', { REDIS_URL: 'redis://127.0.0.1:1' });
+    const env = cliEnv('unused', { REDIS_URL: 'redis://127.0.0.1:1' });
     const started = Date.now();
     const bad = await confbulk(env, 'mute', '--conference', 'not-a-sid');
     expect(bad.code).toBe(2);
@@ -161,7 +161,7 @@ describe('invalid input', () => {
 
   it('exits 2 for configuration errors in the environment', async () => {
     const { code, stderr } = await confbulk(
-      cliEnv('{unused}', { CONFBULK_RATE_LIMIT: 'fast' }),
+      cliEnv('unused', { CONFBULK_RATE_LIMIT: 'fast' }),
       'mute',
       ...conf,
     );

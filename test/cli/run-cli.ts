@@ -2,10 +2,10 @@
  * Runs the CLI in process with captured output, on a fresh key prefix of the test Redis,
  * and lists the keys it left there.
  */
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { runCli } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, keysUnder, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 
 export interface CliResult {
   code: number;
@@ -36,7 +36,7 @@ export async function confbulk(env: NodeJS.ProcessEnv, ...args: string[]): Promi
 
 export interface CliFixture {
   prefix: string;
-  redis: Redis;
+  redis: RedisConnection;
   /** Keys holding work under the prefix (queue `meta` hashes excluded), sorted. */
   workKeys(): Promise<string[]>;
 }
@@ -44,16 +44,10 @@ export interface CliFixture {
 /** Runs `fn` with a fresh prefix; deletes its keys afterwards. */
 export async function withPrefix<T>(fn: (fx: CliFixture) => Promise<T>): Promise<T> {
   const prefix = uniquePrefix();
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const redis = testRedis({ maxRetriesPerRequest: null });
   const workKeys = async (): Promise<string[]> => {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch.filter((k) => !k.endsWith(':meta')));
-    } while (cursor !== '0');
-    return keys.sort();
+    const keys = await keysUnder(redis, prefix);
+    return keys.filter((k) => !k.endsWith(':meta')).sort();
   };
   try {
     return await fn({ prefix, redis, workKeys });
@@ -69,7 +63,7 @@ export const CALL_SID = '4f1b6e6a-2222-4000-8000-000000000002';
 /** An environment with one `default` space on a loopback URL that is never called. */
 export function cliEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     CONFBULK_PREFIX: prefix,
     SIGNALWIRE_SPACE_URL: 'http://127.0.0.1:9',
     SIGNALWIRE_PROJECT_ID: '4f1b6e6a-0000-4000-8000-00000000000a',

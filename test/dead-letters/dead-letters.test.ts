@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
@@ -7,7 +7,7 @@ import type { NewDeadLetter } from '../../src/dead-letters/types.js';
 import { ValidationError } from '../../src/errors.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import { participantJobId, type ParticipantJobData } from '../../src/jobs/participant-job.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 function job(overrides: Partial<ParticipantJobData> = {}): ParticipantJobData {
   return {
@@ -46,13 +46,13 @@ function letter(
 }
 
 describe('DeadLetters', () => {
-  let redis: Redis;
+  let redis: RedisConnection;
   let prefix: string;
   let queues: ParticipantQueues;
   let dlq: DeadLetters;
 
   beforeEach(() => {
-    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    redis = testRedis({ maxRetriesPerRequest: null });
     prefix = uniquePrefix();
     queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
     dlq = new DeadLetters({ connection: redis, prefix, queues });

@@ -6,7 +6,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium } from '../../scripts/browser.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
@@ -21,7 +20,7 @@ import { apiOps } from '../../src/ops/api-plugins.js';
 import { SESSION_COOKIE } from '../../src/ops/dashboard/session.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import type { Batch } from '../../src/types.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'dashboard-e2e-token-0123456789';
 const INSTALL_TIMEOUT_MS = 600_000;
@@ -37,7 +36,7 @@ async function runBatchWithOneDeadLetter(
   mock: MockServer,
   accountSid: string,
 ): Promise<void> {
-  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const connection = testRedis({ maxRetriesPerRequest: null });
   cleanups.unshift(async () => connection.disconnect());
   const conference = mock.createConference(accountSid, { participants: 12 });
   const rejected = conference.callSids.at(-1) as string;
@@ -62,7 +61,7 @@ beforeAll(async () => {
   ensureChromium();
   const prefix = uniquePrefix();
   cleanups.unshift(async () => {
-    const redis = new Redis(testRedisUrl());
+    const redis = testRedis();
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
@@ -70,7 +69,7 @@ beforeAll(async () => {
   cleanups.unshift(() => mock.stop());
   const account = mock.createAccount();
   const config = loadConfig({
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     CONFBULK_PREFIX: prefix,
     CONFBULK_API_TOKEN: TOKEN,
     SIGNALWIRE_SPACE_URL: mock.url,

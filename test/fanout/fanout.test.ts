@@ -11,7 +11,7 @@ import { QUEUE_NAMES, updatesQueueName } from '../../src/queues.js';
 import { BatchStore } from '../../src/batches/store.js';
 import { CompletionNotifier } from '../../src/batches/completion.js';
 import { Fanout, type FanoutJobData } from '../../src/fanout/fanout.js';
-import { ProducerKeys } from '../../src/keys.js';
+import { ProducerKeys, queuePrefix } from '../../src/keys.js';
 import { WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.js';
 import { SignalWireClients } from '../../src/signalwire/clients.js';
 import { eventually, SID, withScene, type Scene } from '../producer/support.js';
@@ -26,7 +26,10 @@ async function withFanout<T>(
   const batches = new BatchStore({ redis, keys });
   const queues = new ParticipantQueues({ connection: redis, prefix, retry: config.retry });
   const clients = new SignalWireClients(config);
-  const webhooks = new Queue(WEBHOOKS_QUEUE, { connection: redis, prefix });
+  const webhooks = new Queue(WEBHOOKS_QUEUE, {
+    connection: redis,
+    prefix: queuePrefix(prefix, WEBHOOKS_QUEUE),
+  });
   const notifier = new CompletionNotifier({ redis, keys, batches, webhooks, logger: silentLogger });
   const fanout = new Fanout({
     batches,
@@ -38,9 +41,12 @@ async function withFanout<T>(
   const workerConnection = redis.duplicate();
   const worker = new Worker(QUEUE_NAMES.fanout, fanout.processor, {
     connection: workerConnection,
-    prefix,
+    prefix: queuePrefix(prefix, QUEUE_NAMES.fanout),
   });
-  const updates = new Queue(updatesQueueName('default'), { connection: redis, prefix });
+  const updates = new Queue(updatesQueueName('default'), {
+    connection: redis,
+    prefix: queuePrefix(prefix, updatesQueueName('default')),
+  });
   try {
     return await fn(fanout, updates);
   } finally {
@@ -108,7 +114,7 @@ describe('fan-out', () => {
           });
           const fanoutQueue = new Queue(QUEUE_NAMES.fanout, {
             connection: scene.redis,
-            prefix: scene.prefix,
+            prefix: queuePrefix(scene.prefix, QUEUE_NAMES.fanout),
           });
           try {
             let result: { total: number } | undefined;
@@ -264,7 +270,7 @@ describe('fan-out', () => {
           expect(await updates.count()).toBe(0);
           const fanoutQueue = new Queue(QUEUE_NAMES.fanout, {
             connection: scene.redis,
-            prefix: scene.prefix,
+            prefix: queuePrefix(scene.prefix, QUEUE_NAMES.fanout),
           });
           try {
             expect((await fanoutQueue.getJob(handle.id))?.attemptsMade).toBeLessThanOrEqual(1);

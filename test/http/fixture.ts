@@ -3,7 +3,7 @@
  * Redis, and tears everything down (keys included) whatever the test did.
  */
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import type { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../../src/logger.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import { WebhookGuard, type ResolveHost } from '../../src/webhooks/guard.js';
 import type { Confbulk } from '../../src/types.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, keysUnder, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const CONFERENCE_SID = '4f1b6e6a-1111-4000-8000-000000000001';
@@ -28,7 +28,7 @@ export interface ApiFixture {
   config: ConfbulkConfig;
   confbulk: Confbulk;
   deadLetters: DeadLetters;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   tokens: TokenStore;
   /**
@@ -41,7 +41,7 @@ export interface ApiFixture {
 /** The environment of a test: one `default` space on a loopback URL that is never called. */
 export function testEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     CONFBULK_PREFIX: prefix,
     CONFBULK_API_TOKEN: TOKEN,
     CONFBULK_WEBHOOK_SECRET: 'webhook-secret-0123456789',
@@ -52,15 +52,8 @@ export function testEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.P
   };
 }
 
-async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
+async function scanKeys(redis: RedisConnection, prefix: string): Promise<string[]> {
+  return (await keysUnder(redis, prefix)).sort();
 }
 
 /** Runs `fn` with a fresh app; closes it and deletes the prefix's keys afterwards. */
@@ -79,7 +72,7 @@ export async function withApi<T>(
 ): Promise<T> {
   const prefix = uniquePrefix();
   const config = loadConfig(testEnv(prefix, options.env));
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const redis = testRedis({ maxRetriesPerRequest: null });
   const confbulk = await createConfbulk({
     config,
     ...(options.resolve && {

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startApiServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
-import { Redis } from 'ioredis';
+import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { auth, testEnv } from './fixture.js';
 
 describe('startApiServer', () => {
@@ -31,7 +30,7 @@ describe('startApiServer', () => {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     } finally {
       await server.close();
-      const redis = new Redis(testRedisUrl());
+      const redis = testRedis();
       await deleteKeys(redis, prefix);
       redis.disconnect();
     }

@@ -3,7 +3,7 @@
  * only what is left), `except` lists are honoured, announcements and removals are never
  * superseded, and a newer request never overtakes an older one in flight.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { describe, expect, it } from 'vitest';
 import type { ParticipantJobData } from '../../src/jobs/participant-job.js';
 import { participantJobId } from '../../src/jobs/participant-job.js';
@@ -18,7 +18,7 @@ const CONF = SID(1);
 const [P1, P2, P3] = [SID(11), SID(12), SID(13)];
 const url = 'https://music.example.com/a.mp3';
 
-function setup(redis: Redis, prefix: string) {
+function setup(redis: RedisConnection, prefix: string) {
   const keys = new ProducerKeys(prefix);
   const batches = new BatchStore({ redis, keys });
   const intents = new IntentStore({ redis, keys, claimTtlMs: 5000, pollMs: 5 });

@@ -5,7 +5,6 @@
  */
 import { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
@@ -15,7 +14,8 @@ import { createMetrics } from '../../src/metrics.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { apiOps } from '../../src/ops/api-plugins.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
+import { queuePrefix } from '../../src/keys.js';
 
 const TOKEN = 'api-ops-test-token-0123456789';
 
@@ -24,7 +24,7 @@ async function withApi(
 ): Promise<void> {
   const prefix = uniquePrefix();
   const config = loadConfig({
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     CONFBULK_PREFIX: prefix,
     CONFBULK_API_TOKEN: TOKEN,
     SIGNALWIRE_SPACE_URL: 'https://example.signalwire.com',
@@ -55,7 +55,7 @@ async function withApi(
     await ops.close();
     await confbulk.close();
     await dlq.close();
-    const redis = new Redis(testRedisUrl());
+    const redis = testRedis();
     await deleteKeys(redis, prefix);
     redis.disconnect();
   }
@@ -99,7 +99,7 @@ describe('operations in the HTTP API', () => {
       ]);
       const worker = new Worker('updates.default', async () => {}, {
         connection: { url: config.redisUrl },
-        prefix: config.prefix,
+        prefix: queuePrefix(config.prefix, 'updates.default'),
       });
       await worker.waitUntilReady();
       try {

@@ -5,11 +5,10 @@
  * without an explicit conference.
  */
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DemoRefusedError, runDemo } from '../../scripts/demo.js';
 import { parseDemoArgs } from '../../scripts/demo/options.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisUrl, testTarget, uniquePrefix } from '../helpers/redis.js';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -28,7 +27,7 @@ const prefixes: string[] = [];
 const DEMO_LIMIT_MS = 20_000;
 
 afterAll(async () => {
-  const redis = new Redis(testRedisUrl());
+  const redis = testRedis();
   for (const prefix of prefixes) await deleteKeys(redis, prefix);
   redis.disconnect();
 });

@@ -11,6 +11,7 @@ import { healthPlugin } from '../../src/ops/health-plugin.js';
 import { openOpsQueues, workersRegisteredOn } from '../../src/ops/queues.js';
 import { startWorkerHttp } from '../../src/ops/worker-http.js';
 import { testRedisUrl, withRedis } from '../helpers/redis.js';
+import { queuePrefix } from '../../src/keys.js';
 
 async function unreachableRedis(): Promise<Redis> {
   const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, {
@@ -72,7 +73,7 @@ describe('healthPlugin', () => {
 
       const worker = new Worker('updates.eu', async () => {}, {
         connection: { url: testRedisUrl() },
-        prefix,
+        prefix: queuePrefix(prefix, 'updates.eu'),
       });
       await worker.waitUntilReady();
       const after = await app.inject('/readyz');
@@ -112,7 +113,10 @@ describe('startWorkerHttp', () => {
   it('serves /metrics with queue depths, /healthz and /readyz on a real port', () =>
     withRedis(async (redis, prefix) => {
       const metrics = createMetrics();
-      const queue = new Queue('updates.default', { connection: redis, prefix });
+      const queue = new Queue('updates.default', {
+        connection: redis,
+        prefix: queuePrefix(prefix, 'updates.default'),
+      });
       await queue.add('p', { n: 1 });
       await queue.add('p', { n: 2 }, { delay: 60_000 });
       const http = await startWorkerHttp({ port: 0, metrics, redis, queues: [queue] });

@@ -3,7 +3,6 @@
  * random 503s and one participant the API rejects, a worker's `/metrics` exposes every
  * family of src/metrics.ts, with non-zero samples where the run must have produced them.
  */
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { startWorkerStack } from '../../src/worker/stack.js';
 import { loadConfig } from '../../src/config.js';
@@ -12,7 +11,7 @@ import { startMock } from '../../src/mock/index.js';
 import { openOpsQueues } from '../../src/ops/queues.js';
 import { startWorkerHttp } from '../../src/ops/worker-http.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 
 interface Sample {
   name: string;
@@ -47,7 +46,7 @@ describe('/metrics after a batch', () => {
     const conference = mock.createConference(account.accountSid, { participants: 40 });
     const [host, rejected] = conference.callSids;
     const config = loadConfig({
-      REDIS_URL: testRedisUrl(),
+      ...testRedisEnv(),
       CONFBULK_PREFIX: prefix,
       SIGNALWIRE_SPACE_URL: mock.url,
       SIGNALWIRE_PROJECT_ID: account.accountSid,
@@ -55,7 +54,7 @@ describe('/metrics after a batch', () => {
       CONFBULK_RATE_LIMIT: '200/1s',
       CONFBULK_BACKOFF_BASE_MS: '100',
     });
-    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const connection = testRedis({ maxRetriesPerRequest: null });
     const metrics = createMetrics();
     const queues = openOpsQueues({ connection, prefix, spaces: ['default'] });
     const workers = await startWorkerStack({ config, connection, metrics });

@@ -10,6 +10,7 @@ import type { BulkActionRequest } from '../../src/types.js';
 import { DELIVERY_HEADER, verifyWebhookSignature } from '../../src/webhooks/signature.js';
 import { startHttpsReceiver, type Received } from '../helpers/https-receiver.js';
 import { WEBHOOK_SECRET, withScene, type Scene } from './support.js';
+import { queuePrefix } from '../../src/keys.js';
 
 const url = (name: string): string => `https://media.example.com/${name}.mp3`;
 
@@ -193,7 +194,10 @@ describe('bulk actions end to end', () => {
       await leaving.done;
       // Leavers gone before the listing reached them were never enqueued; the others were
       // updated before they left, or answered 422 (10000) and a follow-up GET showed them completed.
-      const updates = new Queue(updatesQueueName('default'), { connection: redis, prefix });
+      const updates = new Queue(updatesQueueName('default'), {
+        connection: redis,
+        prefix: queuePrefix(prefix, updatesQueueName('default')),
+      });
       const enqueued = await Promise.all(
         leaving.callSids.map(
           async (sid) => (await updates.getJob(participantJobId(batch.id, sid))) !== undefined,

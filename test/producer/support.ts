@@ -2,7 +2,7 @@
  * Helpers of the producer tests: a configuration pointing at a mock space, Redis keys
  * under a prefix, and a producer (optionally with workers) that is always closed.
  */
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { DEFAULTS, type ConfbulkConfig } from '../../src/config.js';
 import type { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import {
@@ -16,7 +16,7 @@ import type { Confbulk } from '../../src/types.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
 import type { WebhookDeliveryOptions } from '../../src/worker/parts.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, keysUnder, testRedis, testTarget, uniquePrefix } from '../helpers/redis.js';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret';
 
@@ -35,7 +35,7 @@ export function testConfig(
       };
   return {
     ...DEFAULTS,
-    redisUrl: testRedisUrl(),
+    ...testTarget(),
     prefix,
     spaces: new Map([
       ['default', { ...profile, rateLimits: [{ count: 20_000, durationMs: 1000 }] }],
@@ -52,20 +52,10 @@ export function testConfig(
   };
 }
 
-/** Every key under `prefix`. */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
+export { keysUnder };
 
 export interface Scene {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   config: ConfbulkConfig;
   confbulk: Confbulk;
@@ -92,7 +82,7 @@ export async function withScene<T>(
   fn: (scene: Scene) => Promise<T>,
   options: { withMock?: boolean } = {},
 ): Promise<T> {
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const redis = testRedis({ maxRetriesPerRequest: null });
   const prefix = uniquePrefix();
   const mock = options.withMock ? await startMock() : undefined;
   const account = mock?.createAccount();
@@ -125,7 +115,7 @@ export async function withScene<T>(
 
 async function startWorkers(
   config: ConfbulkConfig,
-  redis: Redis,
+  redis: RedisConnection,
   concurrency?: number,
   webhooks?: WebhookDeliveryOptions,
 ): Promise<Workers> {

@@ -229,7 +229,7 @@ describe('bulk action validation', () => {
   });
 
   it('lists what is allowed: actions, and the parameters of the action', () => {
-    const config = testConfig('{unused}');
+    const config = testConfig('unused');
     expect(() =>
       validateBulkActionRequest(config, { action: 'explode', target: { conferenceSid: CONF } }),
     ).toThrow(
@@ -321,7 +321,7 @@ describe('bulk action validation', () => {
   });
 
   it('normalises a valid request: default space, de-duplicated lists, implied filter', () => {
-    const req = validateBulkActionRequest(testConfig('{unused}'), {
+    const req = validateBulkActionRequest(testConfig('unused'), {
       action: 'hold-music',
       target: { conferenceSid: CONF, except: [SID(2), SID(2)] },
       params: { HoldUrl: url },

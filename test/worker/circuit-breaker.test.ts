@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { dataKey } from '../../src/queues.js';
+import { spaceKey } from '../../src/keys.js';
 import {
   CircuitBreakerClosedError,
   createCircuitBreaker,
@@ -13,7 +13,7 @@ import {
   type CircuitBreakerOptions,
   type CircuitState,
 } from '../../src/worker/circuit-breaker.js';
-import { testRedisUrl, withRedis } from '../helpers/redis.js';
+import { testRedis, withRedis } from '../helpers/redis.js';
 
 type Extra = Partial<Omit<CircuitBreakerOptions, 'redis' | 'prefix' | 'space'>> & {
   subscribe?: boolean;
@@ -24,15 +24,15 @@ const config = { failureThreshold: 3, probeIntervalMs: 150, pausedProbeMs: 200 }
 /** Breakers on separate connections, as separate processes would have them. */
 async function withBreakers<T>(
   specs: Extra[],
-  fn: (breakers: CircuitBreaker[], redis: Redis, prefix: string) => Promise<T>,
+  fn: (breakers: CircuitBreaker[], redis: RedisConnection, prefix: string) => Promise<T>,
 ): Promise<T> {
   return withRedis(async (redis, prefix) => {
-    const connections: Redis[] = [];
+    const connections: RedisConnection[] = [];
     const breakers: CircuitBreaker[] = [];
     try {
       for (const { subscribe, ...spec } of specs) {
-        const own = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-        const subscriber = subscribe ? new Redis(testRedisUrl()) : undefined;
+        const own = testRedis({ maxRetriesPerRequest: null });
+        const subscriber = subscribe ? testRedis() : undefined;
         connections.push(own, ...(subscriber ? [subscriber] : []));
         breakers.push(
           createCircuitBreaker({
@@ -118,8 +118,8 @@ const MIN_ELAPSED_200MS = 150;
  */
 const CLAIM_SLACK_MS = 120;
 
-async function times(redis: Redis, prefix: string): Promise<Record<string, number>> {
-  const key = dataKey(prefix, 'circuit', 'acme');
+async function times(redis: RedisConnection, prefix: string): Promise<Record<string, number>> {
+  const key = spaceKey(prefix, 'acme', 'circuit');
   const h = await redis.hgetall(key);
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
 }
@@ -197,7 +197,7 @@ describe('CircuitBreaker', () => {
         }
         expect(await cb!.recordSuccess()).toBe('open');
         await cb!.resume();
-        expect(await redis.exists(dataKey(prefix, 'circuit', 'acme'))).toBe(0);
+        expect(await redis.exists(spaceKey(prefix, 'acme', 'circuit'))).toBe(0);
       },
     );
   });
@@ -322,8 +322,8 @@ describe('CircuitBreaker', () => {
   });
 
   it('names the option and what is allowed in a bad option', () => {
-    const redis = new Redis(testRedisUrl(), { lazyConnect: true });
-    const base = { redis, prefix: '{x}', space: 'acme', config };
+    const redis = testRedis({ lazyConnect: true });
+    const base = { redis, prefix: 'x', space: 'acme', config };
     expect(() =>
       createCircuitBreaker({ ...base, config: { ...config, failureThreshold: 0 } }),
     ).toThrow(/`config.failureThreshold`.*from 1/);

@@ -1,20 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { DEFAULTS, loadConfig } from '../../src/config.js';
+import type { RedisConnection } from '../../src/queues.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import type { ParticipantJobData } from '../../src/jobs/participant-job.js';
 import { startMock, type MockAccount, type MockServer } from '../../src/mock/index.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import { sendRecordKey } from '../../src/worker/send-record.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, testTarget, uniquePrefix } from '../helpers/redis.js';
 import { spawnWorker, type ChildWorker } from './support/child-worker.js';
 import { until } from './support/stack.js';
 
 describe('worker processes', () => {
   let mock: MockServer;
   let account: MockAccount;
-  let redis: Redis;
+  let redis: RedisConnection;
   let prefix: string;
   let queues: ParticipantQueues;
   let deadLetters: DeadLetters;
@@ -23,7 +23,7 @@ describe('worker processes', () => {
   beforeEach(async () => {
     mock = await startMock({ rateLimit: null });
     account = mock.createAccount();
-    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    redis = testRedis({ maxRetriesPerRequest: null });
     prefix = uniquePrefix();
     queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
     deadLetters = new DeadLetters({ connection: redis, prefix });
@@ -40,7 +40,7 @@ describe('worker processes', () => {
 
   function env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      REDIS_URL: testRedisUrl(),
+      ...testRedisEnv(),
       CONFBULK_PREFIX: prefix,
       SIGNALWIRE_SPACE_URL: mock.url,
       SIGNALWIRE_PROJECT_ID: account.accountSid,
@@ -121,7 +121,7 @@ describe('worker processes', () => {
       'test/worker/support/crash-worker.ts',
     );
     await crashing.ready();
-    const config = { ...loadConfig(env()), redisUrl: testRedisUrl() };
+    const config = { ...loadConfig(env()), ...testTarget() };
     const confbulk = await createConfbulk({ config, connection: redis });
     try {
       const handle = await confbulk.bulkAction({
@@ -177,7 +177,7 @@ describe('worker processes', () => {
   });
 
   it('exits with a message naming REDIS_URL when it is not set', async () => {
-    const worker = start({ REDIS_URL: '' });
+    const worker = start({ REDIS_URL: '', REDIS_CLUSTER_NODES: '' });
     expect((await worker.exited).code).toBe(2);
     expect(worker.output()).toMatch(/REDIS_URL is not set/);
   });

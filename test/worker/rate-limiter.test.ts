@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { describe, expect, it } from 'vitest';
 import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
 import {
@@ -8,7 +8,7 @@ import {
   type RateLimiter,
   type RateLimiterOptions,
 } from '../../src/worker/rate-limiter.js';
-import { testRedisUrl, withRedis } from '../helpers/redis.js';
+import { testRedis, withRedis } from '../helpers/redis.js';
 
 type Extra = Partial<Omit<RateLimiterOptions, 'redis' | 'prefix' | 'space'>> & {
   subscribe?: boolean;
@@ -17,15 +17,15 @@ type Extra = Partial<Omit<RateLimiterOptions, 'redis' | 'prefix' | 'space'>> & {
 /** Limiters on separate connections, as separate processes would have them. */
 async function withLimiters<T>(
   specs: Extra[],
-  fn: (limiters: RateLimiter[], redis: Redis, prefix: string) => Promise<T>,
+  fn: (limiters: RateLimiter[], redis: RedisConnection, prefix: string) => Promise<T>,
 ): Promise<T> {
   return withRedis(async (redis, prefix) => {
-    const connections: Redis[] = [];
+    const connections: RedisConnection[] = [];
     const limiters: RateLimiter[] = [];
     try {
       for (const { subscribe, ...spec } of specs) {
-        const own = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-        const subscriber = subscribe ? new Redis(testRedisUrl()) : undefined;
+        const own = testRedis({ maxRetriesPerRequest: null });
+        const subscriber = subscribe ? testRedis() : undefined;
         connections.push(own, ...(subscriber ? [subscriber] : []));
         if (subscriber) await subscriber.ping();
         limiters.push(
@@ -362,8 +362,8 @@ describe('RateLimiter', () => {
   });
 
   it('names the option and what is allowed in a bad option', () => {
-    const redis = new Redis(testRedisUrl(), { lazyConnect: true });
-    const base = { redis, prefix: '{x}', space: 'acme', limits: [{ count: 10, durationMs: 1000 }] };
+    const redis = testRedis({ lazyConnect: true });
+    const base = { redis, prefix: 'x', space: 'acme', limits: [{ count: 10, durationMs: 1000 }] };
     expect(() => createRateLimiter({ ...base, jitterMs: -1 })).toThrow(/`jitterMs`.*0 to 60000/);
     expect(() => createRateLimiter({ ...base, limits: [{ count: 0, durationMs: 1000 }] })).toThrow(
       /`limits\[0\].count`/,

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queues.js';
 import { DEFAULTS } from '../../src/config.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import { startMock, type MockServer } from '../../src/mock/index.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 import { spawnWorker, type ChildWorker } from './support/child-worker.js';
 import { until } from './support/stack.js';
 
@@ -30,7 +30,7 @@ function busiestWindow(times: number[], durationMs: number): number {
 
 describe('rate limit across worker processes', () => {
   let mock: MockServer;
-  let redis: Redis;
+  let redis: RedisConnection;
   let prefix: string;
   let queues: ParticipantQueues;
   const children: ChildWorker[] = [];
@@ -38,7 +38,7 @@ describe('rate limit across worker processes', () => {
   beforeEach(async () => {
     // The mock counts POSTs in a sliding window, as SignalWire does, and answers 429 above it.
     mock = await startMock({ rateLimit: LIMIT });
-    redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    redis = testRedis({ maxRetriesPerRequest: null });
     prefix = uniquePrefix();
     queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
   });
@@ -55,7 +55,7 @@ describe('rate limit across worker processes', () => {
     const account = mock.createAccount();
     const conference = mock.createConference(account.accountSid, { participants: JOBS });
     const env = {
-      REDIS_URL: testRedisUrl(),
+      ...testRedisEnv(),
       CONFBULK_PREFIX: prefix,
       SIGNALWIRE_SPACE_URL: mock.url,
       SIGNALWIRE_PROJECT_ID: account.accountSid,

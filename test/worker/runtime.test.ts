@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { startWorkerRuntime } from '../../src/worker/runtime.js';
 import { until, withStack } from './support/stack.js';
+import { queuePrefix } from '../../src/keys.js';
 
 describe('worker runtime', () => {
   it('serves extra workers, retrying their jobs with the confbulk backoff', async () => {
@@ -23,7 +24,10 @@ describe('worker runtime', () => {
         ],
       });
       expect(runtime.workers.map((w) => w.name)).toEqual(['updates.default', 'extra']);
-      const queue = new Queue('extra', { connection: s.redis, prefix: s.prefix });
+      const queue = new Queue('extra', {
+        connection: s.redis,
+        prefix: queuePrefix(s.prefix, 'extra'),
+      });
       try {
         const job = await queue.add('x', {}, { attempts: 2, backoff: { type: 'confbulk' } });
         await until(async () => (await job.getState()) === 'completed', 5000, 'the extra job');

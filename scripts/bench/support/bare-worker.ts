@@ -15,6 +15,7 @@ import type { ParticipantJobData } from '../../../src/jobs/participant-job.js';
 import { createRedis, updatesQueueName } from '../../../src/queues.js';
 import { SignalWireClients } from '../../../src/signalwire/clients.js';
 import { isSignalWireError } from '../../../src/signalwire/errors.js';
+import { queuePrefix } from '../../../src/keys.js';
 
 function limiterFromEnv(text: string | undefined): { max: number; duration: number } | undefined {
   if (!text) return undefined;
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   };
   const worker = new Worker(updatesQueueName('default'), processor, {
     connection,
-    prefix: config.prefix,
+    prefix: queuePrefix(config.prefix, updatesQueueName('default')),
     concurrency,
     ...(limiter && { limiter }),
   });

@@ -5,7 +5,7 @@
  * variables, `workers/worker.ts`). `withStack` tears everything down whatever happens.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../../src/queues.js';
 import { loadConfig, type ConfbulkConfig } from '../../../src/config.js';
 import { ParticipantQueues } from '../../../src/jobs/enqueue.js';
 import type { ParticipantJobData } from '../../../src/jobs/participant-job.js';
@@ -47,7 +47,7 @@ export interface SpawnOptions {
 export interface Stack {
   redis: ProvisionedRedis;
   /** A client of the private Redis for checks (never closed by callers). */
-  client: Redis;
+  client: RedisConnection;
   mock: MockServer;
   account: MockAccount;
   conference: MockConference;
@@ -70,7 +70,7 @@ export interface Stack {
   reset(): Promise<void>;
 }
 
-const PREFIX = '{confbulk}';
+const PREFIX = 'confbulk';
 
 let lastVersion: string | undefined;
 
@@ -89,7 +89,7 @@ export async function withStack<T>(
     log: (msg) => console.error(`[redis] ${msg}`),
   });
   lastVersion = redis.version;
-  let client: Redis | undefined;
+  let client: RedisConnection | undefined;
   let mock: MockServer | undefined;
   let queues: ParticipantQueues | undefined;
   const workers: Worker[] = [];
@@ -105,7 +105,7 @@ export async function withStack<T>(
     });
     const stack = buildStack(redis, client, mock, account, conference, options, workers, () => {
       queues ??= new ParticipantQueues({
-        connection: client as Redis,
+        connection: client as RedisConnection,
         prefix: PREFIX,
         retry: stack.config().retry,
       });
@@ -123,7 +123,7 @@ export async function withStack<T>(
 
 function buildStack(
   redis: ProvisionedRedis,
-  client: Redis,
+  client: RedisConnection,
   mock: MockServer,
   account: MockAccount,
   conference: MockConference,

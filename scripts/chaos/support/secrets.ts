@@ -4,7 +4,7 @@
  * DUMP for anything else), and each credential is looked for in the forms it can leak in:
  * as it is, URL-encoded, and inside the Basic authorization header (base64 of `sid:token`).
  */
-import type { Redis } from 'ioredis';
+import { scanAll, type RedisConnection } from '../../../src/queues.js';
 
 /** The forms in which `token` could leak. */
 export function credentialForms(accountSid: string, token: string): string[] {
@@ -16,18 +16,15 @@ export function credentialForms(accountSid: string, token: string): string[] {
   return [...forms].filter((f) => f.length >= 8);
 }
 
-async function allKeys(redis: Redis): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
+async function allKeys(redis: RedisConnection): Promise<string[]> {
+  return scanAll(redis);
 }
 
-function readByType(pipeline: ReturnType<Redis['pipeline']>, key: string, type: string): void {
+function readByType(
+  pipeline: ReturnType<RedisConnection['pipeline']>,
+  key: string,
+  type: string,
+): void {
   switch (type) {
     case 'string':
       pipeline.get(key);
@@ -65,7 +62,10 @@ export interface RedisScan {
 }
 
 /** Reads every key of the server; returns those holding any of `needles`. */
-export async function scanRedis(redis: Redis, needles: readonly string[]): Promise<RedisScan> {
+export async function scanRedis(
+  redis: RedisConnection,
+  needles: readonly string[],
+): Promise<RedisScan> {
   const keys = await allKeys(redis);
   const hits: string[] = [];
   for (let i = 0; i < keys.length; i += 500) {

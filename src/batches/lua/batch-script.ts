@@ -4,7 +4,7 @@
  * with EVALSHA, falling back to EVAL when the server does not know it yet.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 
 export class BatchScript {
   readonly sha: string;
@@ -18,7 +18,7 @@ export class BatchScript {
   }
 
   /** Runs the script once for the whole batch; its reply holds one entry per call. */
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown[]> {
+  async run(redis: RedisConnection, keys: string[], args: (string | number)[]): Promise<unknown[]> {
     let reply: unknown;
     try {
       reply = await redis.evalsha(this.sha, keys.length, ...keys, ...args);

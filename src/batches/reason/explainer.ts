@@ -5,8 +5,8 @@
  * waiting CLI or a dashboard listing many batches reads each space once a second at most.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RateLimitSpec } from '../../config.js';
+import type { RedisConnection } from '../../queues.js';
 import type { ProducerKeys } from '../../keys.js';
 import { QUEUE_NAMES, updatesQueueName } from '../../queues.js';
 import type { Batch } from '../../types.js';
@@ -15,7 +15,7 @@ import { readListingNote, readWebhookNote } from './notes.js';
 import { readSpaceView, type SpaceView } from './space-state.js';
 
 export interface BatchExplainerOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: ProducerKeys;
   /** Opens (or returns) the queue of this name. */
   queue: (name: string) => Queue;

@@ -3,7 +3,7 @@
  * the state of its completion webhook. Written only while the batch exists (a note never
  * brings back an expired batch), read with the batch.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 import type { ProducerKeys } from '../../keys.js';
 import type { ListingNote } from './explain.js';
 import type { WebhookState } from './types.js';
@@ -24,7 +24,7 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`;
 
 async function hsetIfExists(
-  redis: Redis,
+  redis: RedisConnection,
   key: string,
   fields: Record<string, string>,
 ): Promise<void> {
@@ -33,7 +33,7 @@ async function hsetIfExists(
 
 /** Records a failed listing attempt (`attempt` counts from 1). */
 export async function noteListingError(
-  redis: Redis,
+  redis: RedisConnection,
   keys: ProducerKeys,
   batchId: string,
   note: Omit<ListingNote, 'since'>,
@@ -52,7 +52,7 @@ export async function noteListingError(
 
 /** The last listing failure noted on a batch. */
 export async function readListingNote(
-  redis: Redis,
+  redis: RedisConnection,
   keys: ProducerKeys,
   batchId: string,
 ): Promise<ListingNote | undefined> {
@@ -72,7 +72,7 @@ export async function readListingNote(
 
 /** Records the state of a batch's completion webhook. */
 export async function noteWebhook(
-  redis: Redis,
+  redis: RedisConnection,
   keys: ProducerKeys,
   batchId: string,
   state: WebhookState,
@@ -86,7 +86,7 @@ export async function noteWebhook(
 
 /** The webhook state noted on a batch, if any. */
 export async function readWebhookNote(
-  redis: Redis,
+  redis: RedisConnection,
   keys: ProducerKeys,
   batchId: string,
 ): Promise<WebhookState | undefined> {

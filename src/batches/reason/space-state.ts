@@ -5,8 +5,8 @@
  * place that reads their fields from outside, so a change of their layout is a change here
  * only.
  */
-import type { Redis } from 'ioredis';
 import type { RateLimitSpec } from '../../config.js';
+import type { RedisConnection } from '../../queues.js';
 import { circuitKey } from '../../worker/circuit-breaker/store.js';
 import { limiterKeys } from '../../worker/rate-limiter/keys.js';
 
@@ -48,7 +48,7 @@ function num(value: string | null | undefined): number | undefined {
  * factor; it frees when its oldest grant leaves it.
  */
 export async function readSpaceView(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   space: string,
   limits: readonly RateLimitSpec[],

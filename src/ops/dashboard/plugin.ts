@@ -18,7 +18,7 @@ import rateLimit from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 import { hasRole, isSpaceLimited, LOCAL_PRINCIPAL, type Principal } from '../../auth/access.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { bearerOf } from '../../http/access.js';
@@ -39,7 +39,7 @@ export interface LoginRateLimit {
   /** Window in ms. @defaultValue 60000 */
   windowMs: number;
   /** Count in Redis (shared by every API process), under this key prefix. @defaultValue in memory */
-  redis?: { connection: Redis; keyPrefix: string };
+  redis?: { connection: RedisConnection; keyPrefix: string };
 }
 
 export interface DashboardPluginOptions {

@@ -1,7 +1,7 @@
 /**
  * Options of the per-space circuit breaker, their defaults and their checks.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 import type { CircuitConfig } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -12,13 +12,13 @@ export const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-
 
 export interface CircuitBreakerOptions {
   /** Connection for the breaker's scripts. Shared; not closed by `close()`. */
-  redis: Redis;
+  redis: RedisConnection;
   /**
    * Optional connection in subscriber mode: transitions made by other processes are then
    * seen at once instead of at the next poll. Shared; not closed by `close()`.
    */
-  subscriber?: Redis;
-  /** Key prefix, a hash tag such as `{confbulk}`. */
+  subscriber?: RedisConnection;
+  /** CONFBULK_PREFIX, e.g. `confbulk` (src/keys.ts puts the space's keys under its hash tag). */
   prefix: string;
   /** Space profile name; every process serving this space shares one circuit. */
   space: string;

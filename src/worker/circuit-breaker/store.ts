@@ -2,8 +2,8 @@
  * The Redis side of the circuit breaker: one hash per space, changed only by the Lua
  * transitions in src/worker/lua/circuit.ts so that they are atomic across processes.
  */
-import type { Redis } from 'ioredis';
-import { dataKey } from '../../queues.js';
+import type { RedisConnection } from '../../queues.js';
+import { spaceKey } from '../../keys.js';
 import {
   claimScript,
   failureScript,
@@ -45,11 +45,11 @@ export interface Snapshot {
 }
 
 export function circuitKey(prefix: string, space: string): string {
-  return dataKey(prefix, 'circuit', space);
+  return spaceKey(prefix, space, 'circuit');
 }
 
 export function circuitChannel(prefix: string, space: string): string {
-  return dataKey(prefix, 'circuit', space, 'events');
+  return spaceKey(prefix, space, 'circuit', 'events');
 }
 
 export function toState(value: unknown): CircuitState {
@@ -63,7 +63,7 @@ function transition(reply: unknown): Transition {
 }
 
 /** Reads a space's circuit without changing it. */
-export async function readSnapshot(redis: Redis, key: string): Promise<Snapshot> {
+export async function readSnapshot(redis: RedisConnection, key: string): Promise<Snapshot> {
   const [state, failures, reason] = await redis.hmget(key, 'state', 'failures', 'reason');
   return {
     state: toState(state ?? 'closed'),
@@ -73,7 +73,11 @@ export async function readSnapshot(redis: Redis, key: string): Promise<Snapshot>
 }
 
 /** Closes a space's circuit from any state; returns the state it was in. */
-export async function resume(redis: Redis, key: string, channel: string): Promise<CircuitState> {
+export async function resume(
+  redis: RedisConnection,
+  key: string,
+  channel: string,
+): Promise<CircuitState> {
   const reply = await resumeScript.run(redis, [key], [channel]);
   return toState(str(reply, 2));
 }
@@ -83,7 +87,7 @@ export class CircuitStore {
   readonly channel: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly o: ResolvedCircuitBreakerOptions,
   ) {
     this.key = circuitKey(o.prefix, o.space);

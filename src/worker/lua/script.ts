@@ -7,7 +7,7 @@
  * fractional milliseconds return them as strings; see `num()`.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 
 export class LuaScript {
   readonly sha: string;
@@ -23,7 +23,7 @@ export class LuaScript {
   }
 
   /** Runs the script; `keys.length` must equal `numberOfKeys` (or be >= 1 when it is -1). */
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(redis: RedisConnection, keys: string[], args: (string | number)[]): Promise<unknown> {
     const variable = this.numberOfKeys < 0;
     if (variable ? keys.length < 1 : keys.length !== this.numberOfKeys) {
       throw new TypeError(

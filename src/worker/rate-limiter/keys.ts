@@ -1,10 +1,11 @@
 /**
- * Every Redis key and channel of a space's rate limiter, built here and nowhere else. They
- * share the space's prefix (a hash tag), so a script that takes them all in KEYS runs on
- * one Redis Cluster node.
+ * Every Redis key and channel of a space's rate limiter, built here and nowhere else, from
+ * the key module's builder (src/keys.ts). They share the space's hash tag (with its
+ * updates queue and circuit), so a script that takes them all in KEYS runs on one Redis
+ * Cluster node.
  */
 import type { RateLimitSpec } from '../../config.js';
-import { dataKey } from '../../queues.js';
+import { spaceKey } from '../../keys.js';
 
 export interface LimiterKeys {
   /** State hash: pause, rate factor, margin, running totals. */
@@ -21,8 +22,8 @@ export function limiterKeys(
   limits: readonly RateLimitSpec[],
 ): LimiterKeys {
   return {
-    state: dataKey(prefix, 'ratelimit', space),
-    windows: limits.map((l) => dataKey(prefix, 'ratelimit', space, 'w', String(l.durationMs))),
-    channel: dataKey(prefix, 'ratelimit', space, 'events'),
+    state: spaceKey(prefix, space, 'ratelimit'),
+    windows: limits.map((l) => spaceKey(prefix, space, 'ratelimit', 'w', String(l.durationMs))),
+    channel: spaceKey(prefix, space, 'ratelimit', 'events'),
   };
 }

@@ -1,21 +1,21 @@
 /**
  * Options of the per-space rate limiter, their defaults and their checks.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 import type { RateLimitSpec } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 
 export interface RateLimiterOptions {
   /** Connection for the limiter's scripts. Shared with other users; not closed by `close()`. */
-  redis: Redis;
+  redis: RedisConnection;
   /**
    * Optional connection in subscriber mode. With it, a pause started by any process (429,
    * exhausted headers) also voids the permits other processes hold at once; without it they
    * learn of it at their next reservation. Shared; not closed by `close()`.
    */
-  subscriber?: Redis;
-  /** Key prefix, a hash tag such as `{confbulk}`. */
+  subscriber?: RedisConnection;
+  /** CONFBULK_PREFIX, e.g. `confbulk` (src/keys.ts puts the space's keys under its hash tag). */
   prefix: string;
   /** Space profile name; every process limiting this space shares its windows. */
   space: string;

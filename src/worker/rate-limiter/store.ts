@@ -3,7 +3,7 @@
  * have learnt about the server (pauses, rate factor, margin, a lower server limit). Every
  * call is one Lua script over the keys of keys.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queues.js';
 import { num } from '../lua/script.js';
 import {
   observeScript,
@@ -53,7 +53,7 @@ export class RateLimitStore {
   private readonly windowArgs: number[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly o: ResolvedRateLimiterOptions,
   ) {
     this.keys = limiterKeys(o.prefix, o.space, o.limits);

@@ -4,7 +4,7 @@
  * worker runtime whose hooks record every call. `withStack` tears everything down.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { RedisConnection } from '../../../src/queues.js';
 import { DEFAULTS, type ConfbulkConfig, type RateLimitSpec } from '../../../src/config.js';
 import { DeadLetters } from '../../../src/dead-letters/dead-letters.js';
 import { ParticipantQueues } from '../../../src/jobs/enqueue.js';
@@ -30,7 +30,7 @@ import type {
   OutcomeDetail,
   PipelineHooks,
 } from '../../../src/worker/types.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { deleteKeys, testRedis, testTarget, uniquePrefix } from '../../helpers/redis.js';
 
 export interface StackSetup {
   participants?: number;
@@ -53,7 +53,7 @@ export interface Stack {
   mock: MockServer;
   account: MockAccount;
   conference: MockConference;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   config: ConfbulkConfig;
   metrics: Metrics;
@@ -87,7 +87,7 @@ export async function withStack(
   fn: (stack: Stack) => Promise<void>,
 ): Promise<void> {
   const mock = await startMock({ rateLimit: null, ...setup.mock });
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const redis = testRedis({ maxRetriesPerRequest: null });
   const prefix = uniquePrefix();
   const account = mock.createAccount();
   const conference = mock.createConference(account.accountSid, {
@@ -96,7 +96,7 @@ export async function withStack(
   const { retry, circuit, ...rest } = setup.config ?? {};
   const config: ConfbulkConfig = {
     ...DEFAULTS,
-    redisUrl: testRedisUrl(),
+    ...testTarget(),
     prefix,
     spaces: new Map([
       [
