@@ -53,7 +53,7 @@ function requireRedisUrl(config: ConfbulkConfig): ConfbulkConfig {
 /** Starts a worker process; resolves once its workers are connected. */
 export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
   const config = options.config ?? loadConfig();
-  const redisUrl = requireRedisUrl(config);
+  const target = requireRedisUrl(config);
   const logger =
     options.logger ??
     createLogger({
@@ -62,8 +62,8 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
       base: { service: 'worker' },
     });
   const metrics = createMetrics({ defaultMetrics: true });
-  const redisHealth = new RedisHealth(logger, redisUrl);
-  const connection: RedisConnection = redisHealth.watch(createRedis(redisUrl), 'connection');
+  const redisHealth = new RedisHealth(logger, target);
+  const connection: RedisConnection = redisHealth.watch(createRedis(target), 'connection');
   // Released in the reverse order of acquisition, like a stack.
   const acquired: [string, () => Promise<void>][] = [['connection', () => closeRedis(connection)]];
   const releaseAll = (): Promise<void> => closeAll(logger, [...acquired].reverse());

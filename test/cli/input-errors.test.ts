@@ -147,7 +147,7 @@ describe('invalid input', () => {
       ['http://127.0.0.1:6379', /^confbulk: REDIS_URL has the scheme 'http', which is not Redis/],
       ['redis://:pass-w0rd@', /^confbulk: REDIS_URL (is not a valid URL|names no host)/],
     ] as const) {
-      const env = cliEnv('{unused}', { REDIS_URL: url });
+      const env = cliEnv('unused', { REDIS_URL: url });
       for (const args of [['mute', ...conf], ['status', 'b-1'], ['worker']]) {
         const started = Date.now();
         const { code, stderr } = await confbulk(env, ...args);

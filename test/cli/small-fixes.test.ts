@@ -68,7 +68,7 @@ describe('flags that would do nothing are refused (exit 2, nothing enqueued)', (
   });
 
   it('--insecure-local while CONFBULK_API_TOKEN is set', async () => {
-    const env = cliEnv('{unused}', { CONFBULK_API_TOKEN: 'a-token-of-16-chars-or-more' });
+    const env = cliEnv('unused', { CONFBULK_API_TOKEN: 'a-token-of-16-chars-or-more' });
     const r = await confbulk(env, 'api', '--insecure-local', '--port', '0');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^confbulk: --insecure-local does nothing while CONFBULK_API_TOKEN/);

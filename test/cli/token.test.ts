@@ -72,7 +72,7 @@ describe('confbulk token', () => {
     }));
 
   it('refuses a bad role or an unknown space before connecting, naming the flag', async () => {
-    const env = cliEnv('{never-used}', { REDIS_URL: 'redis://127.0.0.1:1' });
+    const env = cliEnv('never-used', { REDIS_URL: 'redis://127.0.0.1:1' });
     const role = await confbulk(env, 'token', 'create', '--name', 'x', '--role', 'root');
     expect(role).toEqual({
       code: 2,

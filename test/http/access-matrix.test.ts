@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/auth/access.js';
 import type { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import { registeredRoutes, type RegisteredRoute } from '../../src/http/app.js';
+import { queuePrefix } from '../../src/keys.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { TOKEN, withApi, type ApiFixture } from './fixture.js';
 
@@ -231,7 +232,7 @@ describe('access matrix: every registered route x caller x space', () => {
       async (fx) => {
         const worker = new Worker('updates.default', async () => {}, {
           connection: { url: testRedisUrl() },
-          prefix: fx.prefix,
+          prefix: queuePrefix(fx.prefix, 'updates.default'),
         });
         await worker.waitUntilReady();
         try {

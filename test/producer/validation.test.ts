@@ -288,7 +288,7 @@ describe('bulk action validation', () => {
     'refuses space %j as an unknown profile, naming the configured ones',
     (space) => {
       expect(() =>
-        validateBulkActionRequest(testConfig('{unused}'), {
+        validateBulkActionRequest(testConfig('unused'), {
           action: 'mute',
           space,
           target: { conferenceSid: CONF },
@@ -300,20 +300,20 @@ describe('bulk action validation', () => {
   it('accepts SIDs in any case and keeps them lower-case, so except lists compare', () => {
     // SIDs with hex letters, so that upper-casing them changes them.
     const [conf, host, coach, listed] = [SID(0xdd1), SID(0xaa2), SID(0xbb3), SID(0xcc4)];
-    const req = validateBulkActionRequest(testConfig('{unused}'), {
+    const req = validateBulkActionRequest(testConfig('unused'), {
       action: 'coach',
       target: { conferenceSid: conf.toUpperCase(), except: [host.toUpperCase(), host] },
       params: { CallSidToCoach: coach.toUpperCase() },
     });
     expect(req.target).toEqual({ conferenceSid: conf, except: [host] });
     expect(req.params.CallSidToCoach).toBe(coach);
-    const explicit = validateBulkActionRequest(testConfig('{unused}'), {
+    const explicit = validateBulkActionRequest(testConfig('unused'), {
       action: 'mute',
       target: { conferenceSid: conf, callSids: [listed.toUpperCase()] },
     });
     expect(explicit.target.callSids).toEqual([listed]);
     // Twilio-style SIDs keep their upper-case prefix; only the hex is lower-cased.
-    const twilio = validateBulkActionRequest(testConfig('{unused}'), {
+    const twilio = validateBulkActionRequest(testConfig('unused'), {
       action: 'mute',
       target: { conferenceSid: `cf${'AB'.repeat(16)}` },
     });

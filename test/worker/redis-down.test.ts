@@ -38,7 +38,7 @@ describe('a worker whose Redis is down', () => {
       SIGNALWIRE_SPACE_URL: 'http://127.0.0.1:9',
       SIGNALWIRE_PROJECT_ID: 'p-0123',
       SIGNALWIRE_API_TOKEN: 'PT-secret-token',
-      CONFBULK_PREFIX: '{t-redis-down}',
+      CONFBULK_PREFIX: 't-redis-down',
     });
     const w = worker;
     await until(() => CANNOT_REACH.test(w.output()), 15_000, 'the cannot-reach line');

@@ -15,7 +15,7 @@ import { SignalWireClients } from '../../../src/signalwire/clients.js';
 import { startWorkerRuntime } from '../../../src/worker/runtime.js';
 
 const config = loadConfig(process.env);
-const connection = createRedis(config.redisUrl ?? '');
+const connection = createRedis(config);
 const logger = createLogger({ level: 'info', base: { component: 'crash-worker' } });
 const metrics = createMetrics();
 const clients = new SignalWireClients(config, { logger });
