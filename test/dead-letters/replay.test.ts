@@ -306,10 +306,10 @@ describe('dead-letter replay', () => {
     offline.on('error', () => {});
     const queues = new ParticipantQueues({
       connection: offline,
-      prefix: '{never}',
+      prefix: 'never',
       retry: DEFAULTS.retry,
     });
-    const dlq = new DeadLetters({ connection: offline, prefix: '{never}', queues });
+    const dlq = new DeadLetters({ connection: offline, prefix: 'never', queues });
     try {
       const sid = randomUUID();
       for (const id of [
