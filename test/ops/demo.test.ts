@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DemoRefusedError, runDemo } from '../../scripts/demo.js';
 import { parseDemoArgs } from '../../scripts/demo/options.js';
-import { deleteKeys, testRedis, testRedisUrl, testTarget, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
