@@ -92,6 +92,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       authenticator,
       insecureLocal: options.insecureLocal,
       logger,
+      batchView: { confbulk, deadLetters: dlq.deadLetters },
     });
     const closeOps = async (): Promise<void> => {
       await ops.close().finally(() => closeRedis(redis));

@@ -5,6 +5,8 @@
  * `/admin` (admins of every space: the bearer token or a session cookie from
  * `/admin/login`).
  */
+import type { DeadLetters } from '../dead-letters/dead-letters.js';
+import type { Confbulk } from '../types.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RedisConnection } from '../queues.js';
 import type { ConfbulkConfig } from '../config.js';
@@ -35,6 +37,8 @@ export interface ApiOpsOptions {
   logger?: Logger;
   /** How long `/readyz` reuses a report, in ms. @defaultValue 1000 */
   readyCacheMs?: number;
+  /** Serve the dashboard's batch view (src/ops/dashboard/batch-view.ts) on these. */
+  batchView?: { confbulk: Confbulk; deadLetters: DeadLetters };
 }
 
 export interface ApiOps {
@@ -77,6 +81,7 @@ export function apiOps(options: ApiOpsOptions): ApiOps {
         queues: queues.all,
         authenticator: options.authenticator,
         insecureLocal: options.insecureLocal ?? false,
+        ...(options.batchView && { batchView: { ...options.batchView, redis, config } }),
         loginRateLimit: {
           redis: { connection: redis, keyPrefix: new ProducerKeys(config.prefix).loginAttempts() },
         },

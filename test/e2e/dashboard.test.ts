@@ -4,8 +4,10 @@
  * dead-letters queue. Everything is real: the mock API, a worker stack, the producer, the
  * HTTP API with the operations plugins. The first run may install Chromium (minutes).
  */
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium } from '../../scripts/browser.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
@@ -23,6 +25,8 @@ import type { Batch } from '../../src/types.js';
 import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'dashboard-e2e-token-0123456789';
+/** Screenshots of the run (gitignored; CI keeps the directory as an artefact). */
+const ARTIFACTS = 'test-artifacts';
 const INSTALL_TIMEOUT_MS = 600_000;
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -79,13 +83,14 @@ beforeAll(async () => {
   await runBatchWithOneDeadLetter(config, mock, account.accountSid);
 
   const metrics = createMetrics();
+  const confbulk = await createConfbulk({ config });
+  const dlq = await openDeadLetters(config);
   const ops = apiOps({
     config,
     metrics,
     authenticator: new Authenticator({ bootstrapToken: config.apiToken }),
+    batchView: { confbulk, deadLetters: dlq.deadLetters },
   });
-  const confbulk = await createConfbulk({ config });
-  const dlq = await openDeadLetters(config);
   cleanups.unshift(
     () => ops.close(),
     () => confbulk.close(),
@@ -105,6 +110,14 @@ beforeAll(async () => {
   browser = await launchChromium();
   cleanups.unshift(() => browser.close());
 }, INSTALL_TIMEOUT_MS);
+
+/** Logs in with the API token through the form; lands on the queues. */
+async function logIn(page: Page): Promise<void> {
+  await page.goto(`${baseUrl}/admin/login`);
+  await page.fill('input[name=token]', TOKEN);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${baseUrl}/admin/queues`);
+}
 
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup().catch(() => {});
@@ -132,10 +145,7 @@ describe('the dashboard in a browser', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
-      await page.goto(`${baseUrl}/admin/login`);
-      await page.fill('input[name=token]', TOKEN);
-      await page.click('button[type=submit]');
-      await page.waitForURL(`${baseUrl}/admin/queues`);
+      await logIn(page);
       await page.getByText('updates.default').first().waitFor();
       await page.getByText('dead-letters').first().waitFor();
 
@@ -160,6 +170,49 @@ describe('the dashboard in a browser', () => {
 
       const v1 = await page.request.get(`${baseUrl}/v1/batches`);
       expect(v1.status()).toBe(401);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows the batch with its counts and dead letter; replaying it changes the counts', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    try {
+      await logIn(page);
+
+      await page.goto(`${baseUrl}/admin/batches`);
+      const row = page.locator(`tr[data-batch="${batch.id}"]`);
+      await row.waitFor();
+      expect(await row.innerText()).toMatch(/mute\s+default\s+completed/);
+      expect(await row.locator('progress').getAttribute('value')).toBe('11');
+      expect(await page.locator('tr[data-space="default"]').innerText()).toMatch(
+        /^default\s+closed/,
+      );
+
+      await row.getByRole('link', { name: batch.id }).click();
+      await page.waitForURL(`${baseUrl}/admin/batches/${batch.id}`);
+      const counts = page.locator('[data-counts]');
+      expect(await counts.innerText()).toBe(
+        'succeeded 10, gone 0, superseded 0, dead-lettered 1, pending 0',
+      );
+      const entry = page.locator(`tr[data-dead-letter="${rejectedJobId}"]`);
+      expect(await entry.innerText()).toMatch(/invalid\s+HTTP 422 code 21220/);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-batch.png'), fullPage: true });
+
+      await entry.getByRole('button', { name: 'Replay' }).click();
+      await page.waitForURL(`${baseUrl}/admin/batches/${batch.id}`);
+      await page.locator('text=no dead letters').waitFor();
+      expect(await page.locator('[data-dead-letter-total]').innerText()).toBe('0');
+      // The replayed request is pending in its batch until a worker sends it.
+      expect(await page.locator('[data-counts]').innerText()).toBe(
+        'succeeded 10, gone 0, superseded 0, dead-lettered 0, pending 1',
+      );
+      await page.screenshot({
+        path: join(ARTIFACTS, 'dashboard-batch-replayed.png'),
+        fullPage: true,
+      });
     } finally {
       await context.close();
     }

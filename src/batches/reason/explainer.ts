@@ -52,7 +52,11 @@ export class BatchExplainer {
     const now = Date.now();
     const reason = explainBatch(batch, {
       now,
-      space: space?.view ?? { circuit: { state: 'closed' }, limiter: {}, nowMs: now },
+      space: space?.view ?? {
+        circuit: { state: 'closed' },
+        limiter: { streak: 0, factor: 1, inWindows: [] },
+        nowMs: now,
+      },
       workers: space?.workers ?? 1,
       ...(listing && { listing }),
       ...(listingRetryAt !== undefined && { listingRetryAt }),

@@ -27,6 +27,12 @@ export interface LimiterView {
   nextSlotAt?: number;
   /** The full window, e.g. `12000/10s`. */
   fullWindow?: string;
+  /** 429 episodes in a row not yet ended by a success. */
+  streak: number;
+  /** Rate factor after 429s (1 = the configured limit). */
+  factor: number;
+  /** Permits recorded in each configured window (its running total), in their order. */
+  inWindows: number[];
 }
 
 export interface SpaceView {
@@ -57,7 +63,7 @@ export async function readSpaceView(
   const multi = redis
     .multi()
     .hmget(circuitKey(prefix, space), 'state', 'reason', 'openedAt', 'openUntil', 'nextProbeAt')
-    .hmget(keys.state, 'pausedUntil', 'factor', ...limits.map((l) => `n:${l.durationMs}`))
+    .hmget(keys.state, 'pausedUntil', 'factor', 'streak', ...limits.map((l) => `n:${l.durationMs}`))
     .time();
   for (const key of keys.windows) multi.lindex(key, 0);
   const replies = await multi.exec();
@@ -67,7 +73,7 @@ export async function readSpaceView(
     return value as T;
   };
   const [state, reason, openedAt, openUntil, nextProbeAt] = at<(string | null)[]>(0);
-  const [pausedUntil, factor, ...totals] = at<(string | null)[]>(1);
+  const [pausedUntil, factor, streak, ...totals] = at<(string | null)[]>(1);
   const [seconds, micros] = at<[string, string]>(2);
   const circuitState = (['open', 'half-open', 'paused'] as const).find((s) => s === state);
   const circuit: CircuitView = { state: circuitState ?? 'closed' };
@@ -82,10 +88,14 @@ export async function readSpaceView(
     const next = num(nextProbeAt);
     if (next !== undefined) circuit.nextProbeAt = next;
   }
-  const limiter: LimiterView = {};
+  const f = num(factor) ?? 1;
+  const limiter: LimiterView = {
+    streak: num(streak) ?? 0,
+    factor: f,
+    inWindows: totals.map((t) => num(t) ?? 0),
+  };
   const paused = num(pausedUntil);
   if (paused !== undefined) limiter.pausedUntil = paused;
-  const f = num(factor) ?? 1;
   limits.forEach((l, i) => {
     const oldest = num(at<string | null>(3 + i)?.split(' ')[0]);
     if ((num(totals[i]) ?? 0) < l.count * f || oldest === undefined) return;

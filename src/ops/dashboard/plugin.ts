@@ -23,6 +23,7 @@ import { hasRole, isSpaceLimited, LOCAL_PRINCIPAL, type Principal } from '../../
 import type { Authenticator } from '../../auth/authenticator.js';
 import { bearerOf } from '../../http/access.js';
 import { QUEUE_NAMES } from '../../queues.js';
+import { registerBatchView, type BatchViewOptions } from './batch-view.js';
 import { loginPage } from './login-page.js';
 import {
   SESSION_COOKIE,
@@ -60,6 +61,8 @@ export interface DashboardPluginOptions {
   sessionTtlMs?: number;
   /** @defaultValue 10 attempts per minute per address, in memory */
   loginRateLimit?: Partial<LoginRateLimit>;
+  /** Serve the batch view at `<basePath>/batches` (batch-view.ts). @defaultValue not served */
+  batchView?: BatchViewOptions;
 }
 
 function wantsHtml(request: FastifyRequest): boolean {
@@ -196,7 +199,10 @@ function registerBoard(app: FastifyInstance, base: string, options: DashboardPlu
       uiConfig: {
         boardTitle: 'confbulk',
         hideDocsLink: true,
-        miscLinks: [{ text: 'Log out', url: `${base}/logout` }],
+        miscLinks: [
+          ...(options.batchView ? [{ text: 'Batches', url: `${base}/batches` }] : []),
+          { text: 'Log out', url: `${base}/logout` },
+        ],
       },
     },
   });
@@ -227,6 +233,7 @@ function registerBoard(app: FastifyInstance, base: string, options: DashboardPlu
         });
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: `${base}/queues` });
+    if (options.batchView) registerBatchView(scope, base, options.batchView);
   });
 }
 
