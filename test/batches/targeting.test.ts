@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { queuePrefix } from '../../src/keys.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
 import type { Batch } from '../../src/types.js';
 import { confbulk } from '../cli/run-cli.js';
@@ -183,7 +184,7 @@ describe('a worker without the webhook secret', () => {
           const redis = new Redis(testRedisUrl());
           const queue = new Queue(QUEUE_NAMES.webhooks, {
             connection: redis,
-            prefix: scene.env.CONFBULK_PREFIX as string,
+            prefix: queuePrefix(scene.env.CONFBULK_PREFIX as string, QUEUE_NAMES.webhooks),
           });
           expect(await queue.getJobState(`webhook.${id}`)).toBe('delayed');
           await queue.close();
