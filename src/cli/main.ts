@@ -58,7 +58,9 @@ export function buildProgram(ctx: CliContext): Command {
 function isInputError(err: unknown): err is Error & { field?: string } {
   return (
     err instanceof Error &&
-    ['ValidationError', 'ConfigError', 'IdempotencyConflictError'].includes(err.name)
+    ['ValidationError', 'ConfigError', 'IdempotencyConflictError', 'WebhookResolveError'].includes(
+      err.name,
+    )
   );
 }
 

@@ -4,7 +4,7 @@
  * bare message, since their details are for the log.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConfbulkError } from '../errors.js';
+import { ConfbulkError, ValidationError } from '../errors.js';
 
 /** The resource named in the path does not exist. */
 export class NotFoundError extends ConfbulkError {
@@ -45,7 +45,7 @@ const VALIDATION_NAMES = new Set(['ValidationError', 'ConfigError']);
 
 /** Errors are recognised by name as well as by class: they cross module boundaries. */
 function isValidationError(err: unknown): err is Error & { field?: string } {
-  return err instanceof Error && VALIDATION_NAMES.has(err.name);
+  return err instanceof ValidationError || (err instanceof Error && VALIDATION_NAMES.has(err.name));
 }
 
 function answerOf(err: FastifyError | Error, bodyLimit: number): ErrorAnswer {

@@ -57,6 +57,9 @@ function hostOf(url: URL): string {
     .toLowerCase();
 }
 
+/** The webhook's host did not resolve (at submission: refused; at delivery: retried). */
+export class WebhookResolveError extends ValidationError {}
+
 export class WebhookAddressError extends Error {
   constructor(message: string) {
     super(message);
@@ -120,13 +123,15 @@ export class WebhookGuard {
       if (range) refuse(`host '${url.hostname}' is a ${range} address; allowed: ${allowed}`);
       return;
     }
-    let addresses: LookupAddress[];
+    let addresses: LookupAddress[] = [];
     try {
       addresses = await this.#resolve(host);
     } catch {
-      refuse(`host '${host}' does not resolve`);
+      // Handled below, like an empty answer.
     }
-    if (addresses.length === 0) refuse(`host '${host}' does not resolve`);
+    if (addresses.length === 0) {
+      throw new WebhookResolveError(`webhookUrl: host '${host}' does not resolve`, 'webhookUrl');
+    }
     // The resolved address is not named: it would tell a caller about the internal network.
     const range = addresses.map((a) => forbiddenRange(a.address)).find(Boolean);
     if (range) refuse(`host '${host}' resolves to a ${range} address; allowed: ${allowed}`);

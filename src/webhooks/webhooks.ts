@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import type { BatchStore } from '../batches/store.js';
 import { QUEUE_NAMES } from '../queues.js';
 import type { Batch } from '../types.js';
-import { WebhookAddressError, WebhookGuard } from './guard.js';
+import { WebhookAddressError, WebhookGuard, WebhookResolveError } from './guard.js';
 import { EVENT_HEADER, signWebhook } from './signature.js';
 
 export * from './signature.js';
@@ -127,6 +127,11 @@ export function createWebhookProcessor(
     try {
       await guard.check(batch.webhookUrl);
     } catch (err) {
+      // DNS may answer again later: retried with backoff like a receiver that is down.
+      if (err instanceof WebhookResolveError) {
+        await note(batch.id, 'pending', err.message);
+        throw new Error(`webhook of batch ${batch.id}: ${err.message}`);
+      }
       // The address rule (or the allow-list) changed since submission, or DNS did.
       options.logger.warn(
         { batchId: batch.id, to, err: (err as Error).message },

@@ -5,7 +5,7 @@
  * submission and another at delivery); the connection itself is the production one.
  */
 import type { LookupAddress } from 'node:dns';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -279,6 +279,24 @@ describe('webhook delivery', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('retries (does not give up on) a host that does not resolve at delivery', async () => {
+    let calls = 0;
+    const resolve: ResolveHost = async () => {
+      if (calls++ === 0) return [v4(PUBLIC)];
+      throw Object.assign(new Error('getaddrinfo EAI_AGAIN flaky.test'), { code: 'EAI_AGAIN' });
+    };
+    await withDelivery(resolve, async ({ submit, deliver }) => {
+      const id = await submit('https://flaky.test/hook');
+      const error = await deliver(id, new WebhookGuard({ resolve }), '').then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(error?.message).toMatch(/host 'flaky.test' does not resolve/);
+      // BullMQ retries any error but UnrecoverableError.
+      expect(error).not.toBeInstanceOf(UnrecoverableError);
+    });
   });
 
   it('does not follow a redirect to loopback: the delivery fails and the loopback listener sees no connection', async () => {
