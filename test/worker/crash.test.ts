@@ -157,7 +157,14 @@ describe('worker processes', () => {
     const worker = start({ CONFBULK_RATE_LIMIT: '40/1s' }, ['--metrics-port', '0']);
     await worker.ready();
     await queues.addJobs(jobsFor(conference.sid, conference.callSids));
-    await until(() => mock.counters().appliedUpdates >= 5, 10_000, '5 updates');
+    const queue = queues.queue('default');
+    // Outcomes, not arrivals at the mock: the limiter lets a first burst out at once, and
+    // the scrape below must see outcomes counted.
+    await until(
+      async () => (await queue.getJobCountByTypes('completed')) >= 5,
+      10_000,
+      '5 completed jobs',
+    );
     const metricsUrl = /"metricsUrl":"([^"]+)"/.exec(worker.output())?.[1];
     const scrape = await (await fetch(`${metricsUrl}/metrics`)).text();
     expect(scrape).toMatch(
@@ -167,7 +174,6 @@ describe('worker processes', () => {
     worker.proc.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(worker.output()).toContain('worker stopped');
-    const queue = queues.queue('default');
     const completed = await queue.getJobCountByTypes('completed');
     expect(completed).toBe(mock.counters().appliedUpdates);
     const handedBack = await queue.getJobs(['waiting', 'delayed']);
