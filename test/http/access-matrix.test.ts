@@ -199,7 +199,7 @@ function expected(rule: Rule, caller: Caller, space: Space): number | 'passes' {
 function ruleOf(route: RegisteredRoute): Rule | undefined {
   const known = ROUTES[`${route.method === 'HEAD' ? 'GET' : route.method} ${route.url}`];
   if (known) return known.rule;
-  if (route.url.startsWith('/admin/queues')) return { kind: 'dashboard' };
+  if (/^\/admin\/(queues|batches)(\/|$)/.test(route.url)) return { kind: 'dashboard' };
   return undefined;
 }
 
@@ -249,6 +249,11 @@ describe('access matrix: every registered route x caller x space', () => {
           const routes = registeredRoutes(fx.app);
           const unknown = routes.filter((r) => !ruleOf(r)).map((r) => `${r.method} ${r.url}`);
           expect(unknown, 'routes without a rule in this test').toEqual([]);
+          // The app is the one the server builds: the dashboard and its batch view are in it.
+          const names = routes.map((r) => `${r.method} ${r.url}`);
+          expect(names).toEqual(
+            expect.arrayContaining(['GET /admin/batches', 'GET /admin/queues/', 'GET /metrics']),
+          );
           const who = await callers(fx);
           const cells: string[] = [];
           const wrong: string[] = [];

@@ -87,7 +87,14 @@ export async function withApi<T>(
   const authenticator = new Authenticator({ bootstrapToken: config.apiToken, tokens });
   const metrics = createMetrics();
   const ops = options.ops
-    ? apiOps({ config, redis, metrics, authenticator, insecureLocal: options.insecureLocal })
+    ? apiOps({
+        config,
+        redis,
+        metrics,
+        authenticator,
+        insecureLocal: options.insecureLocal,
+        batchView: { confbulk, deadLetters: dlq.deadLetters },
+      })
     : undefined;
   let app: FastifyInstance | undefined;
   try {
