@@ -1,12 +1,13 @@
 /**
- * The mock as a standalone process: starts it, creates one account (and optionally one
- * conference), prints what a client needs to reach it as environment lines, and stops on
- * SIGINT/SIGTERM. `confbulk mock` calls `runMockCli`; `tsx src/mock/main.ts --help` runs
+ * The mock as a standalone process: starts it, creates one account (given credentials, or
+ * fresh ones) and optionally one conference, prints what a client needs to reach it as
+ * `export` lines a shell can paste or `eval`, and stops on SIGINT/SIGTERM. `confbulk mock` calls `runMockCli`; `tsx src/mock/main.ts --help` runs
  * it directly.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRateLimit, type RateLimitSpec } from '../config.js';
+import { ConfigError, ValidationError } from '../errors.js';
 import type { MockAccount, MockConference } from './control.js';
 import { CONTROL_PREFIX, type MockOptions } from './options.js';
 import { startMock, type MockServer } from './server.js';
@@ -31,6 +32,10 @@ export interface MockCliOptions {
   participants?: number;
   /** Friendly name of that conference. @defaultValue `mock-conference-1` */
   friendlyName?: string;
+  /** Project id of the account, to keep credentials across restarts. @defaultValue a random UUID */
+  accountSid?: string;
+  /** API token of the account. @defaultValue a random token */
+  token?: string;
   /** POST limit per account; `null` disables it. @defaultValue 13800 per 10 s */
   rateLimit?: RateLimitSpec | null;
   /**
@@ -61,7 +66,10 @@ export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...opts.answers,
   });
-  const account = mock.createAccount();
+  const account = mock.createAccount({
+    ...(opts.accountSid !== undefined && { accountSid: opts.accountSid }),
+    ...(opts.token !== undefined && { token: opts.token }),
+  });
   const conference =
     opts.participants === undefined
       ? undefined
@@ -70,12 +78,16 @@ export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
           ...(opts.friendlyName === undefined ? {} : { friendlyName: opts.friendlyName }),
         });
 
-  write(`Mock SignalWire Compatibility API listening at ${mock.url}`);
-  write(`SIGNALWIRE_SPACE_URL=${mock.url}`);
-  write(`SIGNALWIRE_PROJECT_ID=${account.accountSid}`);
-  write(`SIGNALWIRE_API_TOKEN=${account.token}`);
-  if (conference) write(`CONFERENCE_SID=${conference.sid}`);
-  write(`Control API at ${mock.url}${CONTROL_PREFIX} (Ctrl-C stops)`);
+  write(`# Mock SignalWire Compatibility API listening at ${mock.url}`);
+  write(`export SIGNALWIRE_SPACE_URL=${mock.url}`);
+  write(`export SIGNALWIRE_PROJECT_ID=${account.accountSid}`);
+  write(`export SIGNALWIRE_API_TOKEN=${account.token}`);
+  if (conference) {
+    write(`export CONFERENCE_SID=${conference.sid}`);
+    write(`# its first participant (e.g. for --except): ${conference.callSids[0] ?? '-'}`);
+    write(`# every call SID: npx confbulk mock calls ${conference.sid}`);
+  }
+  write(`# control API at ${mock.url}${CONTROL_PREFIX} (docs/mock.md); Ctrl-C stops`);
 
   let resolveStopped: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -89,6 +101,36 @@ export async function runMockCli(opts: MockCliOptions): Promise<RunningMock> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return { mock, account, conference, stopped, stop };
+}
+
+/** The participants of a conference of a running mock, through its control API. */
+export async function listMockCalls(
+  mockUrl: string,
+  conferenceSid: string,
+): Promise<{ callSid: string; muted: boolean; hold: boolean }[]> {
+  const base = mockUrl.replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(
+      `${base}${CONTROL_PREFIX}/conferences/${encodeURIComponent(conferenceSid)}/participants`,
+    );
+  } catch (err) {
+    throw new ConfigError(
+      `no mock answers at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}): is confbulk mock running there?`,
+      'url',
+    );
+  }
+  if (res.status === 404) {
+    throw new ValidationError(
+      `the mock at ${base} has no conference ${conferenceSid}`,
+      'conferenceSid',
+    );
+  }
+  if (!res.ok) throw new Error(`the mock at ${base} answered ${res.status}`);
+  const body = (await res.json()) as {
+    participants: { callSid: string; muted: boolean; hold: boolean }[];
+  };
+  return body.participants.map(({ callSid, muted, hold }) => ({ callSid, muted, hold }));
 }
 
 const USAGE = `Usage: tsx src/mock/main.ts [--port N] [--host H] [--participants N]

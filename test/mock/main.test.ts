@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { runMockCli } from '../../src/mock/index.js';
+import { confbulk } from '../cli/run-cli.js';
 import { authHeader } from './support.js';
 
-/** Reads `KEY=value` lines into a record. */
+/** Reads `export KEY=value` lines into a record (every other line is a `#` comment). */
 function envLines(lines: string[]): Record<string, string> {
+  for (const line of lines) expect(line).toMatch(/^(export [A-Z_]+=\S+|# .*)$/);
   return Object.fromEntries(
     lines
-      .filter((l) => /^[A-Z_]+=/.test(l))
+      .filter((l) => l.startsWith('export '))
+      .map((l) => l.slice('export '.length))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
 }
@@ -28,6 +31,47 @@ async function fetchConference(env: Record<string, string>): Promise<Response> {
 }
 
 describe('runMockCli', () => {
+  it("keeps the credentials it is given, and lists a conference's call SIDs", async () => {
+    const accountSid = '4f1b6e6a-0000-4000-8000-0000000000aa';
+    const token = 'PTkept-token-0123456789';
+    const lines: string[] = [];
+    const running = await runMockCli({
+      port: 0,
+      host: '127.0.0.1',
+      accountSid,
+      token,
+      participants: 3,
+      rateLimit: null,
+      write: (line) => lines.push(line),
+    });
+    try {
+      const env = envLines(lines);
+      expect(env).toMatchObject({ SIGNALWIRE_PROJECT_ID: accountSid, SIGNALWIRE_API_TOKEN: token });
+      const first = running.conference?.callSids[0] as string;
+      expect(lines).toContain(`# its first participant (e.g. for --except): ${first}`);
+      const calls = await confbulk(
+        { SIGNALWIRE_SPACE_URL: env.SIGNALWIRE_SPACE_URL },
+        'mock',
+        'calls',
+        env.CONFERENCE_SID as string,
+      );
+      expect(calls.code, calls.stderr).toBe(0);
+      expect(calls.stdout.trim().split('\n')).toEqual(
+        (running.conference?.callSids ?? []).map((sid) => `${sid}  muted=false  hold=false`),
+      );
+      const unknown = await confbulk(
+        { SIGNALWIRE_SPACE_URL: env.SIGNALWIRE_SPACE_URL },
+        'mock',
+        'calls',
+        '4f1b6e6a-9999-4000-8000-000000000009',
+      );
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/has no conference 4f1b6e6a-9999/);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('prints how to reach the mock, with a ready conference, and stops', async () => {
     const lines: string[] = [];
     const running = await runMockCli({
@@ -105,11 +149,11 @@ describe('runMockCli', () => {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: string) => {
           out += chunk;
-          if (out.includes('Control API')) resolve();
+          if (out.includes('# control API')) resolve();
         });
         child.once('exit', (code) => reject(new Error(`mock exited early with ${code}: ${out}`)));
       });
-      const res = await fetchConference(envLines(out.split('\n')));
+      const res = await fetchConference(envLines(out.split('\n').filter(Boolean)));
       expect(res.status).toBe(200);
       expect(((await res.json()) as { participants: unknown[] }).participants).toHaveLength(3);
       const exited = once(child, 'exit');

@@ -92,11 +92,17 @@ function parseMockRateLimit(value: string): RateLimitSpec | null {
 }
 
 function registerMock(program: Command, ctx: CliContext): void {
-  program
+  const mock = program
     .command('mock')
     .description(
-      'run a mock SignalWire Compatibility API for development and demos (no Redis needed)',
+      'run a mock SignalWire Compatibility API for development and demos (no Redis needed); ' +
+        'prints export lines for the shell (docs/mock.md)',
     )
+    .option(
+      '--account-sid <sid>',
+      'project id of the mock account, to keep credentials across restarts (default: a new UUID)',
+    )
+    .option('--token <token>', 'API token of the mock account (default: a new random token)')
     .addOption(
       new Option('--port <port>', 'port to listen on (0 = any free port)')
         .argParser(parsePort)
@@ -135,6 +141,8 @@ function registerMock(program: Command, ctx: CliContext): void {
       async (flags: {
         port: number;
         host: string;
+        accountSid?: string;
+        token?: string;
         participants?: number;
         friendlyName?: string;
         rateLimit?: RateLimitSpec | null;
@@ -145,6 +153,8 @@ function registerMock(program: Command, ctx: CliContext): void {
         const running = await runMockCli({
           port: flags.port,
           host: flags.host,
+          ...(flags.accountSid !== undefined && { accountSid: flags.accountSid }),
+          ...(flags.token !== undefined && { token: flags.token }),
           participants: flags.participants,
           friendlyName: flags.friendlyName,
           ...(flags.rateLimit !== undefined && { rateLimit: flags.rateLimit }),
@@ -157,6 +167,30 @@ function registerMock(program: Command, ctx: CliContext): void {
         await running.stopped;
       },
     );
+  mock
+    .command('calls')
+    .description(
+      "list a mock conference's participants: call SID, muted, on hold (for --except, --call)",
+    )
+    .argument('<conferenceSid>', 'the conference, as printed by confbulk mock (CONFERENCE_SID)')
+    .option('--url <url>', 'where the mock listens (default SIGNALWIRE_SPACE_URL)')
+    .option('--json', 'print the participants as JSON')
+    .action(async (conferenceSid: string, flags: { url?: string; json?: boolean }) => {
+      const url = flags.url ?? ctx.io.env.SIGNALWIRE_SPACE_URL;
+      if (!url) {
+        throw new ConfigError(
+          'give --url or set SIGNALWIRE_SPACE_URL to the mock (as printed by confbulk mock)',
+          'url',
+        );
+      }
+      const { listMockCalls } = await import('../../mock/main.js');
+      const participants = await listMockCalls(url, conferenceSid);
+      if (flags.json) {
+        ctx.json(participants);
+        return;
+      }
+      for (const p of participants) ctx.out(`${p.callSid}  muted=${p.muted}  hold=${p.hold}`);
+    });
 }
 
 /** Adds `worker`, `api` and `mock`. */
