@@ -184,8 +184,9 @@ return { tostring(granted), ms(retry), ms(now), ms(paused), ms(margin),
  * rate-limited: a 429 was answered. Starts a new episode (pause, slower rate, longer
  * adaptive backoff) unless the space is already paused, in which case the 429 belongs to a
  * request sent before the pause and only a longer Retry-After extends it. A new episode
- * while every window's own count over its duration (margin left out) is within its limit
- * means the server counted differently (delivery jitter beyond the margin, another client
+ * while every window's own count over its duration (margin left out) is within its
+ * configured count (the rate factor left out: that is this reaction, not the limit) means
+ * the server counted differently (delivery jitter beyond the margin, another client
  * of the account): the margin doubles, up to its bound.
  *
  * KEYS[1] state hash; KEYS[2..1+W] window lists
@@ -225,7 +226,7 @@ else
   for _, w in ipairs(windows) do
     local total = trim(w, now - w.duration - margin)
     local older = oldest(w, now - w.duration, nil)
-    if total - older > math.max(1, math.floor(w.count * factor)) then within = false end
+    if total - older > w.count then within = false end
   end
   if within then
     margin = math.min(tonumber(ARGV[9]), margin * 2)
