@@ -13,10 +13,10 @@
  *     n:<duration>       permits recorded in that window's list (its running total)
  *   KEYS[2..1+W]      one list per window, oldest first, of "<time> <count>" entries: `count`
  *                     permits granted, the latest of them at Redis time `time`. A grant
- *                     within `bucket` ms of the newest entry is merged into it, moving its
- *                     time forward (never back, so a merged permit is only ever counted
- *                     longer than it needs to be). A list holds at most
- *                     (duration + margin) / bucket + 1 entries: memory is bounded.
+ *                     in the same `bucket` (fixed boundaries of `bucket` ms) as the newest
+ *                     entry is merged into it, moving its time forward (never back, so a
+ *                     merged permit is counted at most one bucket longer than it needs to
+ *                     be). A list holds at most (duration + margin) / bucket + 1 entries.
  * Window i allows a grant at `now` while fewer than count_i x factor permits were recorded in
  * (now - duration_i - margin, now]. Times are Redis `TIME` in fractional ms, so process
  * clocks never matter. Numbers are returned as strings (Lua numbers become integer replies).
@@ -153,7 +153,8 @@ if granted > 0 then
     local tail = redis.call('LINDEX', w.key, -1)
     local at, c = nil, 0
     if tail then at, c = entry(tail) end
-    if at and now - at < w.bucket then
+    -- Same bucket (fixed boundaries): a chain of close grants never spans more than one.
+    if at and math.floor(at / w.bucket) == math.floor(now / w.bucket) then
       redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + granted))
     else
       redis.call('RPUSH', w.key, ms(now) .. ' ' .. granted)
