@@ -185,6 +185,11 @@ export class ProducerKeys {
     return areaKey(this.prefix, 'api', 'tokens');
   }
 
+  /** Hash: name of a one-off schedule that ran -> when, and its batch (src/schedules/fired.ts). */
+  firedOneOffs(): string {
+    return areaKey(this.prefix, 'schedules', 'schedule-fired');
+  }
+
   /** Hash: schedule name -> its last run skipped for being late, and how many were. */
   skippedRuns(): string {
     return areaKey(this.prefix, 'schedules', 'schedule-skips');

@@ -140,6 +140,8 @@ export interface Schedule extends ScheduleSpec {
   /** ISO 8601 time of the next run; absent when none is due any more. */
   nextRunAt?: string;
   createdAt: string;
+  /** A one-off that ran: when, and the batch it created (listed for 7 days after). */
+  fired?: { at: string; batchId: string };
   /** The last run skipped because it would have started too late, and how many were. */
   lastSkippedRun?: { runAt: string; skippedAt: string; lateMs: number; count: number };
 }

@@ -25,6 +25,7 @@ import {
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { SkippedRuns } from '../schedules/limits.js';
+import { FiredOneOffs } from '../schedules/fired.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { ProducerKeys, queuePrefix } from '../keys.js';
 import { ScheduleStore } from '../schedules/schedules.js';
@@ -175,6 +176,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
       queue(QUEUE_NAMES.schedules),
       new SkippedRuns(connection, keys),
       guard,
+      new FiredOneOffs(connection, keys),
     ),
     close: () => (closing ??= close()),
   };

@@ -25,6 +25,7 @@ import {
   validateBulkActionRequest,
 } from '../bulk-actions/request-schema.js';
 import type { BulkActionRequest, Schedule, Schedules, ScheduleSpec } from '../types.js';
+import type { FiredOneOffs } from './fired.js';
 import { checkMinInterval, type SkippedRuns } from './limits.js';
 
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
@@ -165,6 +166,8 @@ export class ScheduleStore implements Schedules {
     private readonly skipped: SkippedRuns,
     /** Where webhooks may go. @defaultValue the guard of `config` */
     private readonly webhookGuard: WebhookGuard = webhookGuardOf(config),
+    /** Where the workers record the runs of one-offs. @defaultValue none are listed */
+    private readonly fired?: FiredOneOffs,
   ) {}
 
   private get queue(): Queue {
@@ -176,7 +179,7 @@ export class ScheduleStore implements Schedules {
     const space = spec.request.space ?? 'default';
     const max = this.config.schedule.maxPerSpace;
     const others = (await this.list()).filter(
-      (s) => (s.request.space ?? 'default') === space && s.name !== spec.name,
+      (s) => !s.fired && (s.request.space ?? 'default') === space && s.name !== spec.name,
     );
     if (others.length >= max) {
       throw new ValidationError(
@@ -198,6 +201,7 @@ export class ScheduleStore implements Schedules {
     }
     await this.checkCap(spec);
     const data: ScheduleJobData = { spec, createdAt: new Date().toISOString() };
+    await this.fired?.forget(spec.name);
     await this.queue.upsertJobScheduler(spec.name, repeat, {
       name: 'scheduled-bulk-action',
       data,
@@ -225,12 +229,21 @@ export class ScheduleStore implements Schedules {
       true,
     )) as JobSchedulerJson<ScheduleJobData>[];
     const skipped = await this.skipped.all();
-    return schedulers.flatMap((s) => {
+    const live = schedulers.flatMap((s) => {
       const schedule = toSchedule(s);
       if (!schedule) return [];
       const run = skipped.get(schedule.name);
       return [run ? { ...schedule, lastSkippedRun: run } : schedule];
     });
+    const names = new Set(live.map((s) => s.name));
+    const fired: Schedule[] = (await (this.fired?.all() ?? Promise.resolve([])))
+      .filter((r) => !names.has(r.spec.name))
+      .map((r) => ({
+        ...r.spec,
+        createdAt: r.createdAt,
+        fired: { at: r.firedAt, batchId: r.batchId },
+      }));
+    return [...live, ...fired];
   }
 
   async get(name: string): Promise<Schedule | undefined> {
@@ -243,7 +256,9 @@ export class ScheduleStore implements Schedules {
     if (!SCHEDULE_NAME_PATTERN.test(name)) return false;
     const removed = await this.queue.removeJobScheduler(name);
     if (removed) await this.skipped.forget(name);
-    return removed;
+    const wasFired = (await this.fired?.all())?.some((r) => r.spec.name === name) ?? false;
+    if (wasFired) await this.fired?.forget(name);
+    return removed || wasFired;
   }
 }
 
@@ -256,6 +271,8 @@ export interface ScheduleProcessorOptions {
   skipped: SkippedRuns;
   /** A run later than this is skipped (`config.schedule.maxLateMs`). */
   maxLateMs: number;
+  /** Where the runs of one-offs are recorded (they vanish from the queue). */
+  fired?: FiredOneOffs;
 }
 
 export type ScheduleRunResult =
@@ -299,7 +316,15 @@ export function createScheduleProcessor(options: ScheduleProcessorOptions) {
         { schedule: spec.name, batchId: batch.id, created },
         'scheduled bulk action submitted',
       );
-      if (spec.at) await removeIfDone(options.queue, job);
+      if (spec.at) {
+        await options.fired?.record({
+          spec,
+          createdAt: job.data.createdAt,
+          firedAt: new Date().toISOString(),
+          batchId: batch.id,
+        });
+        await removeIfDone(options.queue, job);
+      }
       return { batchId: batch.id, created };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;

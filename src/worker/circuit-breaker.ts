@@ -21,6 +21,7 @@
  * callers of one process share a single claim loop, so a backlog of waiting jobs costs one
  * Redis call per poll, not one per job.
  */
+import { commandName } from '../cli/command-name.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { RedisConnection } from '../queues.js';
@@ -210,7 +211,7 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
       if (r.transitioned) {
         this.log.error(
           { reason, probeEveryMs: this.o.config.pausedProbeMs },
-          `space paused: the API rejected the credentials; fix them and run \`confbulk resume --space ${this.space}\``,
+          `space paused: the API rejected the credentials; fix them and run \`${commandName()} resume --space ${this.space}\``,
         );
       }
       this.learn(r.state, { reason });

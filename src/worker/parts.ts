@@ -22,6 +22,7 @@ import { IntentStore } from '../intents/intents.js';
 import { noteListingError, noteWebhook } from '../batches/reason/notes.js';
 import { ProducerKeys, queuePrefix } from '../keys.js';
 import { SkippedRuns } from '../schedules/limits.js';
+import { FiredOneOffs } from '../schedules/fired.js';
 import { createScheduleProcessor } from '../schedules/schedules.js';
 import { webhookGuardOf, type WebhookGuard } from '../webhooks/guard.js';
 import { createWebhookProcessor, WEBHOOKS_QUEUE } from '../webhooks/webhooks.js';
@@ -133,6 +134,7 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
         queue: schedulesQueue,
         logger,
         skipped: new SkippedRuns(connection, keys),
+        fired: new FiredOneOffs(connection, keys),
         maxLateMs: config.schedule.maxLateMs,
       }),
       concurrency: CONCURRENCY.schedules,

@@ -99,7 +99,7 @@ describe('schedules', () => {
     });
   });
 
-  it('fires an at schedule once, resolving the conference by name at run time, then forgets it', async () => {
+  it('fires an at schedule once, resolving the conference by name at run time, and keeps a record of the run', async () => {
     await withScene(
       async (scene) => {
         const { mock, account, confbulk } = scene as Required<Scene>;
@@ -122,9 +122,22 @@ describe('schedules', () => {
         expect(
           mock.participants(conference.sid).filter((p) => p.holdUrl === request.params.HoldUrl),
         ).toHaveLength(10);
-        await eventually(async () => (await confbulk.schedules.list()).length === 0, 5000);
-        // Once: gone from the list, it made no second batch.
+        // Once: its scheduler is gone, and the list keeps a record of the run, not a next one.
+        await eventually(
+          async () => (await confbulk.schedules.list()).every((s) => s.fired !== undefined),
+          5000,
+        );
+        const listed = await confbulk.schedules.list();
+        expect(listed).toHaveLength(1);
+        expect(listed[0]).toMatchObject({
+          name: 'music-soon',
+          fired: { batchId: batch?.id, at: expect.any(String) },
+        });
+        expect(listed[0]?.nextRunAt).toBeUndefined();
         expect(await batchesOf(scene, 'music-soon')).toHaveLength(1);
+        // Removing it forgets the record.
+        expect(await confbulk.schedules.remove('music-soon')).toBe(true);
+        expect(await confbulk.schedules.list()).toEqual([]);
       },
       { withMock: true },
     );

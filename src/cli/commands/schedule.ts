@@ -44,7 +44,11 @@ function specFromOptions(action: ActionSpec, opts: ActionOptionValues & WhenFlag
 
 function scheduleLine(s: Schedule): string {
   const when = s.cron ? `cron '${s.cron}' (${s.tz ?? 'UTC'})` : `at ${s.at ?? '?'}`;
-  const next = s.nextRunAt ? `next run ${s.nextRunAt}` : 'no run due';
+  const next = s.fired
+    ? `ran at ${s.fired.at}: batch ${s.fired.batchId}`
+    : s.nextRunAt
+      ? `next run ${s.nextRunAt}`
+      : 'no run due';
   const skipped = s.lastSkippedRun
     ? `; run of ${s.lastSkippedRun.runAt} skipped, ${Math.round(s.lastSkippedRun.lateMs / 1000)} s late (${s.lastSkippedRun.count} skipped in all)`
     : '';
