@@ -4,7 +4,6 @@
  * (each with its own environment, so one can lack a space profile or the webhook secret).
  */
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { loadConfig, type ConfbulkConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
@@ -15,7 +14,7 @@ import { createConfbulk } from '../../src/producer/confbulk.js';
 import type { Batch, BatchReason } from '../../src/types.js';
 import { startWorkerStack, type WorkerStack } from '../../src/worker/stack.js';
 import { confbulk } from '../cli/run-cli.js';
-import { deleteKeys, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, testRedis, testRedisEnv, uniquePrefix } from '../helpers/redis.js';
 import { until } from '../worker/support/stack.js';
 
 export const API_TOKEN = 'reasons-test-token-0123456789';
@@ -58,7 +57,7 @@ export async function withScene(
   });
   const prefix = uniquePrefix();
   const env: NodeJS.ProcessEnv = {
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     CONFBULK_PREFIX: prefix,
     CONFBULK_API_TOKEN: API_TOKEN,
     SIGNALWIRE_SPACE_URL: setup.spaceUrl ?? mock.url,
@@ -68,7 +67,7 @@ export async function withScene(
     ...setup.env,
   };
   const config: ConfbulkConfig = loadConfig(env);
-  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const connection = testRedis({ maxRetriesPerRequest: null });
   const workers: WorkerStack[] = [];
   const startWorker = async (
     extra: NodeJS.ProcessEnv = {},
@@ -82,7 +81,7 @@ export async function withScene(
     return stack;
   };
   const producer = await createConfbulk({ config });
-  const dlq = await openDeadLetters(config as ConfbulkConfig & { redisUrl: string });
+  const dlq = await openDeadLetters(config);
   const app = await buildApp({
     config,
     confbulk: producer,

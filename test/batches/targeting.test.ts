@@ -7,14 +7,14 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { queuePrefix } from '../../src/keys.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
 import type { Batch } from '../../src/types.js';
 import { confbulk } from '../cli/run-cli.js';
-import { testRedisUrl } from '../helpers/redis.js';
+import { queuePrefix } from '../../src/keys.js';
+import { testRedis } from '../helpers/redis.js';
 import { until } from '../worker/support/stack.js';
 import { API_TOKEN, withScene } from './scene.js';
 
@@ -181,7 +181,7 @@ describe('a worker without the webhook secret', () => {
           expect((await scene.http(id)).webhook?.state).toBe('pending');
           expect(logs).toMatch(/completion webhook not sent: CONFBULK_WEBHOOK_SECRET is not set/);
           expect(received).toEqual([]);
-          const redis = new Redis(testRedisUrl());
+          const redis = testRedis();
           const queue = new Queue(QUEUE_NAMES.webhooks, {
             connection: redis,
             prefix: queuePrefix(scene.env.CONFBULK_PREFIX as string, QUEUE_NAMES.webhooks),

@@ -15,7 +15,7 @@ import { ValidationError } from '../../src/errors.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import { participantJobId, type ParticipantJobData } from '../../src/jobs/participant-job.js';
 import { ProducerKeys } from '../../src/keys.js';
-import { testRedisUrl } from '../helpers/redis.js';
+import { testRedis } from '../helpers/redis.js';
 import { eventually, withScene } from '../producer/support.js';
 
 function letter(data: ParticipantJobData, jobId?: string): NewDeadLetter {
@@ -49,10 +49,7 @@ async function withProcesses<T>(
   n: number,
   fn: (processes: DeadLetters[], queues: ParticipantQueues[]) => Promise<T>,
 ): Promise<T> {
-  const connections = Array.from(
-    { length: n },
-    () => new Redis(testRedisUrl(), { maxRetriesPerRequest: null }),
-  );
+  const connections = Array.from({ length: n }, () => testRedis({ maxRetriesPerRequest: null }));
   const queues = connections.map(
     (connection) => new ParticipantQueues({ connection, prefix, retry: DEFAULTS.retry }),
   );

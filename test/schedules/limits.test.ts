@@ -9,7 +9,7 @@ import { DEFAULTS, type ConfbulkConfig } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
 import { BatchStore } from '../../src/batches/store.js';
 import { BulkActionSubmitter } from '../../src/bulk-actions/submit.js';
-import { ProducerKeys } from '../../src/keys.js';
+import { ProducerKeys, queuePrefix } from '../../src/keys.js';
 import { silentLogger } from '../../src/logger.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
@@ -87,10 +87,13 @@ describe('a run that would start late', () => {
     withScene(async ({ config, redis, confbulk }) => {
       const keys = new ProducerKeys(config.prefix);
       const batches = new BatchStore({ redis, keys });
-      const fanout = new Queue(QUEUE_NAMES.fanout, { connection: redis, prefix: config.prefix });
+      const fanout = new Queue(QUEUE_NAMES.fanout, {
+        connection: redis,
+        prefix: queuePrefix(config.prefix, QUEUE_NAMES.fanout),
+      });
       const schedules = new Queue(QUEUE_NAMES.schedules, {
         connection: redis,
-        prefix: config.prefix,
+        prefix: queuePrefix(config.prefix, QUEUE_NAMES.schedules),
       });
       try {
         const added = await confbulk.schedules.add({ name: 'nightly', cron: '0 3 * * *', request });

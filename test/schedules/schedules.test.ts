@@ -189,6 +189,7 @@ describe('schedules', () => {
           mock.createConference(account.accountSid, { participants: 2, friendlyName: 'standup' });
           const env = {
             REDIS_URL: scene.config.redisUrl ?? '',
+            REDIS_CLUSTER_NODES: scene.config.redisClusterNodes?.join(',') ?? '',
             CONFBULK_PREFIX: prefix,
             SIGNALWIRE_SPACE_URL: mock.url,
             SIGNALWIRE_PROJECT_ID: account.accountSid,
