@@ -13,7 +13,6 @@ import { queuePrefix } from '../../src/keys.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
 import type { Batch } from '../../src/types.js';
 import { confbulk } from '../cli/run-cli.js';
-import { queuePrefix } from '../../src/keys.js';
 import { testRedis } from '../helpers/redis.js';
 import { until } from '../worker/support/stack.js';
 import { API_TOKEN, withScene } from './scene.js';
