@@ -248,7 +248,12 @@ export async function provisionRedisCluster(
       waitHealthy,
       stop,
       async primaryFor(key: string) {
-        const slot = await ask(first.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
+        const live = nodes.find((n) => {
+          const p = children.get(n.port);
+          return p && p.exitCode === null && p.signalCode === null;
+        });
+        if (!live) throw new Error('no node of the cluster is running');
+        const slot = await ask(live.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
         for (const n of nodes) {
           const proc = children.get(n.port);
           if (!proc || proc.exitCode !== null || proc.signalCode !== null) continue;

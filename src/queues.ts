@@ -114,6 +114,36 @@ const CLUSTER_FAILOVER_OPTIONS: ClusterOptions = {
 };
 
 /**
+ * A Cluster whose copies (`duplicate()`: BullMQ's blocking connections, subscribers) start
+ * from every node this one knows, not only the seeds: a copy made after the seed node died
+ * (a failover) still finds the cluster.
+ */
+class DiscoveringCluster extends Cluster {
+  readonly #seeds: ClusterNode[];
+
+  constructor(seeds: ClusterNode[], options: ClusterOptions) {
+    super(seeds, options);
+    this.#seeds = seeds;
+  }
+
+  override duplicate(
+    overrideStartupNodes: ClusterNode[] = [],
+    overrideOptions: ClusterOptions = {},
+  ): Cluster {
+    if (overrideStartupNodes.length > 0)
+      return super.duplicate(overrideStartupNodes, overrideOptions);
+    const known: ClusterNode[] = this.nodes().map((n) => ({
+      host: n.options.host ?? '127.0.0.1',
+      port: n.options.port ?? 6379,
+    }));
+    return new DiscoveringCluster([...known, ...this.#seeds], {
+      ...this.options,
+      ...overrideOptions,
+    });
+  }
+}
+
+/**
  * A connection for BullMQ workers and blocking use: `maxRetriesPerRequest: null` as BullMQ
  * requires, reconnecting forever with a capped delay (Redis restarts must not kill
  * workers). A string is a single node's URL; a target with cluster seed nodes gives a
@@ -133,7 +163,7 @@ export function createRedis(
     const seeds = target.redisClusterNodes.map(parseSeed);
     const first = seeds[0] as ParsedSeed;
     const nodes: ClusterNode[] = seeds.map(({ host, port }) => ({ host, port }));
-    return new Cluster(nodes, {
+    return new DiscoveringCluster(nodes, {
       ...CLUSTER_FAILOVER_OPTIONS,
       enableReadyCheck: true,
       redisOptions: {
