@@ -9,7 +9,7 @@
  *
  * How:
  * - Redis keeps, per window, a list of grants (src/worker/lua/rate-limit.ts). One Lua call
- *   grants a process up to as many permits as it has callers waiting (`maxBatch` at most),
+ *   grants a process up to as many permits as it has callers waiting (`maxBatch`, 5, at most),
  *   at Redis `TIME`, in every window at once, or says when the next permit frees. Grants
  *   within a five-hundredth of the window are merged into one entry stamped with the
  *   newest of them, so memory stays bounded (about 500 short entries per window) and a

@@ -98,7 +98,9 @@ describe('RateLimiter', () => {
       expect((sorted[300] as number) - (sorted[0] as number)).toBeGreaterThanOrEqual(1000);
       expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(300);
       const calls = limiters.reduce((sum, l) => sum + l.stats().reserveCalls, 0);
-      expect(calls).toBeLessThan(450 / 5);
+      // Grants of up to `maxBatch` (5) permits per call, plus the calls that found the
+      // window full and set the time to come back.
+      expect(calls).toBeLessThan(450 / 5 + 20);
       for (const l of limiters) expect(l.stats().waiting).toBe(0);
     });
   });

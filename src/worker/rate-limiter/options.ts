@@ -55,10 +55,11 @@ export interface RateLimiterOptions {
   /**
    * Most permits one reservation asks for; a process asks for as many as callers wait,
    * up to this. The requests of one grant are written one after the other, all counted at
-   * the grant's time, so their spread (CPU per request x batch: 20 x 0.1-0.5 ms) eats into
-   * the margin; 100 at once put 100 requests over 25 ms on a loaded 2-core machine and drew
-   * 429s at the next window's edge. An empty 13,800 window still goes out in 690 calls.
-   * @defaultValue 20
+   * the grant's time, so their spread eats into the margin: 100 at once put 100 requests
+   * over 25 ms on a loaded 2-core machine, and even at rest 20 at once drew 9-33 429s at
+   * the second window in test/worker/rate.test.ts, 5 at once 1-4. An empty 13,800 window
+   * takes 2,760 calls (a few dozen µs of Redis each).
+   * @defaultValue 5
    */
   maxBatch?: number;
   /**
@@ -183,7 +184,7 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
       Math.max(jitterMs, Math.min(Math.max(8 * jitterMs, 200), shortest / 10)),
     marginHalfLife: options.marginHalfLife ?? 20_000,
     maxLatenessMs: options.maxLatenessMs ?? Math.max(MIN_LATENESS_MS, jitterMs * LATENESS_SHARE),
-    maxBatch: options.maxBatch ?? 20,
+    maxBatch: options.maxBatch ?? 5,
     decreaseFactor: options.decreaseFactor ?? 0.97,
     minRateFactor: options.minRateFactor ?? 0.1,
     recoveryPerSecond: options.recoveryPerSecond ?? 0.02,
