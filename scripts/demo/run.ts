@@ -5,7 +5,13 @@
  * watch it, and check the participants' final state.
  */
 import type { RedisConnection } from '../../src/queues.js';
-import { getSpace, loadConfig, type ConfbulkConfig } from '../../src/config.js';
+import {
+  formatRateLimits,
+  getSpace,
+  loadConfig,
+  type ConfbulkConfig,
+  type RateLimitSpec,
+} from '../../src/config.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import type { Metrics } from '../../src/metrics.js';
 import { createConfbulk } from '../../src/producer/confbulk.js';
@@ -16,6 +22,15 @@ import { planTrouble, startMockScene, startTrouble } from './mock-scene.js';
 import { createDemoProgress, type DemoProgress } from './progress.js';
 import { startWorkerStack } from '../../src/worker/stack.js';
 import { counterTotal, countsOf, verify, type DemoSummary, type FinalState } from './summary.js';
+
+/** The demo's limit, and a window of a tenth of it that paces the run through it. */
+function demoWindows(limit: RateLimitSpec): RateLimitSpec[] {
+  const tenth = {
+    count: Math.max(1, Math.ceil(limit.count / 10)),
+    durationMs: limit.durationMs / 10,
+  };
+  return tenth.durationMs >= 1 && tenth.count < limit.count ? [limit, tenth] : [limit];
+}
 
 /** What `runDemo` prepared for a run. */
 export interface DemoContext {
@@ -99,7 +114,9 @@ export async function runMockDemo(ctx: DemoContext): Promise<DemoRun> {
       SIGNALWIRE_SPACE_URL: scene.mock.url,
       SIGNALWIRE_PROJECT_ID: scene.account.accountSid,
       SIGNALWIRE_API_TOKEN: scene.account.token,
-      CONFBULK_RATE_LIMIT: `${rateLimit.count}/${rateLimit.durationMs}ms`,
+      // A second window of a tenth spreads the run over the window (an empty window would
+      // otherwise go out at once), so that the trouble planned through it meets requests.
+      CONFBULK_RATE_LIMIT: formatRateLimits(demoWindows(rateLimit)),
       LOG_LEVEL: 'silent',
     });
     let stopTrouble = (): void => {};
