@@ -104,11 +104,6 @@ export class ProducerKeys {
     return areaKey(this.prefix, 'batches', 'batch', id);
   }
 
-  /** Prefix of batch hashes, for scripts that derive a batch's key from its id. */
-  batchPrefix(): string {
-    return `${areaKey(this.prefix, 'batches', 'batch')}:`;
-  }
-
   /** Set: call SIDs enqueued by a batch's fan-out (its `total` is their count). */
   members(id: string): string {
     return `${this.batch(id)}:members`;
@@ -125,11 +120,6 @@ export class ProducerKeys {
   /** Hash: job key -> how many dead-letter replays of it were taken (their `.r<n>`). */
   replayCounters(id: string): string {
     return `${this.batch(id)}:replay-seq`;
-  }
-
-  /** Set: the `except` call SIDs of a batch with a conference-wide intent. */
-  except(id: string): string {
-    return `${this.batch(id)}:except`;
   }
 
   /** Sorted set: batch ids by creation time. */
@@ -150,6 +140,20 @@ export class ProducerKeys {
   /** Hash: field -> newest conference-wide intent version, and `<field>:b` -> its batch id. */
   conferenceIntents(conferenceSid: string): string {
     return areaKey(this.prefix, 'batches', 'intent', conferenceSid, 'conference');
+  }
+
+  /**
+   * Set: the `except` call SIDs of the batch whose conference-wide intent holds `field` of
+   * the conference (the batch `<field>:b` of `conferenceIntents` names); replaced whenever
+   * a newer batch takes the field over.
+   */
+  conferenceExcept(conferenceSid: string, field: IntentField): string {
+    return areaKey(this.prefix, 'batches', 'intent', conferenceSid, 'except', field);
+  }
+
+  /** The `conferenceExcept` sets of a conference, in INTENT_FIELDS order. */
+  conferenceExcepts(conferenceSid: string): string[] {
+    return INTENT_FIELDS.map((field) => this.conferenceExcept(conferenceSid, field));
   }
 
   /** Hash: call SID -> newest intent version that sets `field` for that participant. */

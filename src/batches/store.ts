@@ -191,29 +191,37 @@ export class BatchStore {
     const conferenceSid = req.target.conferenceSid;
     const wide = conferenceSid ? conferenceWideFields(req.op, req.params, req.target) : [];
     const except = wide.length ? (req.target.except ?? []) : [];
-    const reply = (await createBatchScript.run(
-      this.#redis,
-      [
-        this.#keys.batch(id),
-        this.#keys.intentCounter(),
-        this.#keys.batchIndex(),
-        this.#keys.idempotency(req.idempotencyKey ?? ''),
-        this.#keys.conferenceIntents(conferenceSid ?? '-'),
-        this.#keys.except(id),
-      ],
-      [
-        id,
-        now,
-        req.idempotencyKey ? this.#idempotencyTtlMs : 0,
-        this.retentionMs,
-        this.#keys.batchPrefix(),
-        Math.max(INTENT_TTL_MS, this.retentionMs),
-        wide.join(','),
-        except.length,
-        ...except,
-        ...hashFields(id, req, new Date(now).toISOString(), extra.schedule),
-      ],
-    )) as [number, string, number?];
+    const idempotencyKey = this.#keys.idempotency(req.idempotencyKey ?? '');
+    let reply: [number, string?, number?];
+    do {
+      // The batch the idempotency key names is a key of the script, so it is read first;
+      // the script answers -1 when the key changed meanwhile.
+      const named = req.idempotencyKey ? ((await this.#redis.get(idempotencyKey)) ?? '') : '';
+      reply = (await createBatchScript.run(
+        this.#redis,
+        [
+          this.#keys.batch(id),
+          this.#keys.intentCounter(),
+          this.#keys.batchIndex(),
+          idempotencyKey,
+          this.#keys.conferenceIntents(conferenceSid ?? '-'),
+          this.#keys.batch(named || id),
+          ...this.#keys.conferenceExcepts(conferenceSid ?? '-'),
+        ],
+        [
+          id,
+          now,
+          req.idempotencyKey ? this.#idempotencyTtlMs : 0,
+          this.retentionMs,
+          named,
+          Math.max(INTENT_TTL_MS, this.retentionMs),
+          wide.join(','),
+          except.length,
+          ...except,
+          ...hashFields(id, req, new Date(now).toISOString(), extra.schedule),
+        ],
+      )) as [number, string?, number?];
+    } while (Number(reply[0]) === -1);
     const batch = await this.get(String(reply[1]));
     if (!batch) throw new Error(`batch ${String(reply[1])} vanished right after it was created`);
     if (Number(reply[0]) === 1) return { batch, created: true };
@@ -258,7 +266,7 @@ export class BatchStore {
       [
         this.#keys.batch(batch.id),
         this.#keys.conferenceIntents(conferenceSid),
-        this.#keys.except(batch.id),
+        ...this.#keys.conferenceExcepts(conferenceSid),
       ],
       [
         batch.id,
@@ -297,7 +305,12 @@ export class BatchStore {
     const now = Date.now();
     const reply = (await finishListingScript.run(
       this.#redis,
-      [this.#keys.batch(id), this.#keys.members(id), this.#keys.completions()],
+      [
+        this.#keys.batch(id),
+        this.#keys.members(id),
+        this.#keys.completions(),
+        this.#keys.outcomes(id),
+      ],
       [id, new Date(now).toISOString(), now, this.retentionMs],
     )) as [number, number | string];
     return {
@@ -317,6 +330,8 @@ export class BatchStore {
         this.#keys.batch(batch.id),
         this.#keys.completions(),
         this.#keys.conferenceIntents(conferenceSid),
+        this.#keys.members(batch.id),
+        ...this.#keys.conferenceExcepts(conferenceSid),
       ],
       [batch.id, reason, new Date(now).toISOString(), now, this.retentionMs, ...fields],
     );

@@ -107,7 +107,10 @@ type ClaimReply = string;
 /** The keys shared by every job of one conference (see claimSendScript). */
 interface ConferenceKeys {
   conferenceSid: string;
-  /** Conference intents, then participant intents of each INTENT_FIELDS entry. */
+  /**
+   * Conference intents, then participant intents of each INTENT_FIELDS entry, then the
+   * conference's except sets of each.
+   */
   intents: string[];
   inFlightPrefix: string;
 }
@@ -193,7 +196,6 @@ export class IntentStore {
     }
     const replies = await claimSendScript.run(this.#redis, conferenceKeys.concat(inFlightKeys), [
       this.#claimTtlMs,
-      this.#keys.batchPrefix(),
       conferences.size,
       ...jobArgs,
     ]);
@@ -207,6 +209,7 @@ export class IntentStore {
         intents: [
           this.#keys.conferenceIntents(conferenceSid),
           ...INTENT_FIELDS.map((field) => this.#keys.participantIntents(conferenceSid, field)),
+          ...this.#keys.conferenceExcepts(conferenceSid),
         ],
         inFlightPrefix: this.#keys.inFlightPrefix(conferenceSid),
       };

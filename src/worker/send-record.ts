@@ -24,7 +24,7 @@ const RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
  *   KEYS[1] the job's record; ARGV[1] `sending:<token>`, ARGV[2] TTL (ms)
  * Returns '' when taken, otherwise the record found.
  */
-const takeScript = new LuaScript(
+export const takeScript = new LuaScript(
   'send-record-take',
   `
 local found = redis.call('GET', KEYS[1])
@@ -41,7 +41,7 @@ return ''
  *   ARGV[3] TTL (ms)
  * Returns 1 when replaced, 0 when the record was not this try's.
  */
-const replaceScript = new LuaScript(
+export const replaceScript = new LuaScript(
   'send-record-replace',
   `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end

@@ -5,15 +5,19 @@
  */
 import { LuaScript } from '../../worker/lua/script.js';
 import { BatchScript, PROTECT } from './batch-script.js';
-import { COMPLETE_IF_DONE, RECORD_CONFERENCE_INTENT, SPLIT } from './snippets.js';
+import { COMPLETE_IF_DONE, FIELD_KEYS, RECORD_CONFERENCE_INTENT, SPLIT } from './snippets.js';
 
 /**
- * Creates a batch unless its idempotency key names a batch that still exists.
+ * Creates a batch unless its idempotency key names a batch that still exists. The caller
+ * reads the idempotency key first and passes the batch it named (a key a script touches
+ * is declared in KEYS, as Redis Cluster wants); when the key changed in between, the
+ * script does nothing and replies {-1}, and the caller reads it again.
  *
  *   KEYS[1] batch hash          KEYS[4] idempotency key
  *   KEYS[2] intent counter      KEYS[5] conference intents hash (unused when ARGV[7] is '')
- *   KEYS[3] batch index         KEYS[6] except set of the batch
- *   ARGV[1] batch id            ARGV[5] prefix of batch hashes
+ *   KEYS[3] batch index         KEYS[6] hash of the batch the idempotency key named
+ *   KEYS[7..11] the conference's except sets of each INTENT_FIELDS entry
+ *   ARGV[1] batch id            ARGV[5] id the idempotency key named when read, '' = none
  *   ARGV[2] now (ms)            ARGV[6] intent TTL (ms)
  *   ARGV[3] idempotency TTL (ms), '0' = no key
  *   ARGV[4] index retention (ms)
@@ -21,14 +25,16 @@ import { COMPLETE_IF_DONE, RECORD_CONFERENCE_INTENT, SPLIT } from './snippets.js
  *   ARGV[8] n = number of except call SIDs, ARGV[9 .. 8+n] the SIDs
  *   ARGV[9+n ..] batch hash field/value pairs
  *
- * Returns {1, id, intent} when created, {0, existingId} when the key named a batch.
+ * Returns {1, id, intent} when created, {0, existingId} when the key named a batch, {-1}
+ * when the idempotency key no longer names ARGV[5].
  */
 export const createBatchScript = new LuaScript(
   'create-batch',
-  `${RECORD_CONFERENCE_INTENT}${SPLIT}
+  `${FIELD_KEYS}${RECORD_CONFERENCE_INTENT}${SPLIT}
 if ARGV[3] ~= '0' then
-  local existing = redis.call('GET', KEYS[4])
-  if existing and redis.call('EXISTS', ARGV[5] .. existing) == 1 then return {0, existing} end
+  local existing = redis.call('GET', KEYS[4]) or ''
+  if existing ~= ARGV[5] then return {-1} end
+  if existing ~= '' and redis.call('EXISTS', KEYS[6]) == 1 then return {0, existing} end
 end
 local version = redis.call('INCR', KEYS[2])
 local n = tonumber(ARGV[8])
@@ -43,11 +49,11 @@ if ARGV[3] ~= '0' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[3]) end
 if ARGV[7] ~= '' then
   local except = {}
   for i = 9, 8 + n do except[#except + 1] = ARGV[i] end
-  recordConferenceIntent(KEYS[5], KEYS[6], ARGV[1], version, split(ARGV[7], ','), except, ARGV[6])
+  recordConferenceIntent(KEYS[5], fieldKeys(7), ARGV[1], version, split(ARGV[7], ','), except, ARGV[6])
 end
 return {1, ARGV[1], version}
 `,
-  6,
+  11,
 );
 
 /**
@@ -89,26 +95,27 @@ return total
 /**
  * Records a conference-wide intent once a conference name is resolved.
  *
- *   KEYS[1] batch hash, KEYS[2] conference intents hash, KEYS[3] except set of the batch
+ *   KEYS[1] batch hash, KEYS[2] conference intents hash,
+ *   KEYS[3..7] the conference's except sets of each INTENT_FIELDS entry
  *   ARGV[1] batch id, ARGV[2] intent TTL (ms), ARGV[3] comma-separated fields, ARGV[4..] except SIDs
  */
 export const recordConferenceIntentScript = new LuaScript(
   'record-conference-intent',
-  `${RECORD_CONFERENCE_INTENT}${SPLIT}
+  `${FIELD_KEYS}${RECORD_CONFERENCE_INTENT}${SPLIT}
 if redis.call('HGET', KEYS[1], 'state') ~= 'listing' then return 0 end
 local version = tonumber(redis.call('HGET', KEYS[1], 'intent'))
 local except = {}
 for i = 4, #ARGV do except[#except + 1] = ARGV[i] end
-return recordConferenceIntent(KEYS[2], KEYS[3], ARGV[1], version, split(ARGV[3], ','), except, ARGV[2])
+return recordConferenceIntent(KEYS[2], fieldKeys(3), ARGV[1], version, split(ARGV[3], ','), except, ARGV[2])
 `,
-  3,
+  7,
 );
 
 /**
  * Ends the listing: the total becomes final and the batch runs (or completes at once when
  * every job already ended, e.g. nobody was listed).
  *
- *   KEYS[1] batch hash, KEYS[2] members set, KEYS[3] completions set
+ *   KEYS[1] batch hash, KEYS[2] members set, KEYS[3] completions set, KEYS[4] outcomes hash
  *   ARGV[1] batch id, ARGV[2] now (ISO), ARGV[3] now (ms), ARGV[4] retention (ms)
  *
  * Returns {1, completed 0|1} or {0, state} when the batch was not listing.
@@ -122,9 +129,9 @@ local total = redis.call('SCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'total', total, 'state', 'running')
 redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
 redis.call('DEL', KEYS[2])
-return {1, completeIfDone(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
+return {1, completeIfDone(KEYS[1], KEYS[4], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 `,
-  3,
+  4,
 );
 
 /**
@@ -205,7 +212,7 @@ for b, state in pairs(batches) do
       if n ~= 0 then redis.call('HINCRBY', batchKey, counter, n) end
     end
     if redis.call('PTTL', KEYS[2 * b + 1]) < 0 then redis.call('PEXPIRE', KEYS[2 * b + 1], ARGV[4]) end
-    if completeIfDone(batchKey, KEYS[1], ARGV[5 + b], ARGV[1], ARGV[2], ARGV[3]) == 1 then
+    if completeIfDone(batchKey, KEYS[2 * b + 1], KEYS[1], ARGV[5 + b], ARGV[1], ARGV[2], ARGV[3]) == 1 then
       replies[state.last] = 2
     end
   end
@@ -218,7 +225,8 @@ return replies
  * Fails a batch that has not ended, and withdraws its conference-wide intents (older jobs
  * must not be superseded by a batch that will not send anything more).
  *
- *   KEYS[1] batch hash, KEYS[2] completions set, KEYS[3] conference intents hash
+ *   KEYS[1] batch hash, KEYS[2] completions set, KEYS[3] conference intents hash,
+ *   KEYS[4] members set, KEYS[5..9] the conference's except sets of each INTENT_FIELDS entry
  *   ARGV[1] batch id, ARGV[2] reason, ARGV[3] now (ISO), ARGV[4] now (ms), ARGV[5] retention (ms),
  *   ARGV[6..] intent fields the batch set
  *
@@ -226,22 +234,24 @@ return replies
  */
 export const failBatchScript = new LuaScript(
   'fail-batch',
-  `
+  `${FIELD_KEYS}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'completed' or state == 'failed' then return 0 end
-if state == 'listing' then redis.call('HSET', KEYS[1], 'total', redis.call('SCARD', KEYS[1] .. ':members')) end
+if state == 'listing' then redis.call('HSET', KEYS[1], 'total', redis.call('SCARD', KEYS[4])) end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'finishedAt', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('DEL', KEYS[1] .. ':members')
+redis.call('DEL', KEYS[4])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+local exceptKeys = fieldKeys(5)
 for i = 6, #ARGV do
   if redis.call('HGET', KEYS[3], ARGV[i] .. ':b') == ARGV[1] then
     redis.call('HDEL', KEYS[3], ARGV[i], ARGV[i] .. ':b')
+    redis.call('DEL', exceptKeys[ARGV[i]])
   end
 end
 return 1
 `,
-  3,
+  9,
 );
 
 /**

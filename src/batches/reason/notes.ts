@@ -7,6 +7,7 @@ import type { RedisConnection } from '../../queues.js';
 import type { ProducerKeys } from '../../keys.js';
 import type { ListingNote } from './explain.js';
 import type { WebhookState } from './types.js';
+import { LuaScript } from '../../worker/lua/script.js';
 
 const LISTING_FIELDS = [
   'listingError',
@@ -18,17 +19,21 @@ const LISTING_FIELDS = [
 const WEBHOOK_FIELDS = ['webhookState', 'webhookMessage', 'webhookAt'] as const;
 
 /** HSET on a hash only if it exists; KEYS[1] the hash, ARGV field/value pairs. */
-const HSET_IF_EXISTS = `
+export const hsetIfExistsScript = new LuaScript(
+  'hset-if-exists',
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1`;
+return 1`,
+  1,
+);
 
 async function hsetIfExists(
   redis: RedisConnection,
   key: string,
   fields: Record<string, string>,
 ): Promise<void> {
-  await redis.eval(HSET_IF_EXISTS, 1, key, ...Object.entries(fields).flat());
+  await hsetIfExistsScript.run(redis, [key], Object.entries(fields).flat());
 }
 
 /** Records a failed listing attempt (`attempt` counts from 1). */

@@ -10,10 +10,11 @@ import { BatchScript, PROTECT } from '../../batches/lua/batch-script.js';
  * the participant unless an older request for it is in flight. The jobs of one batch are
  * handled exactly as one call each would handle them, one after the other.
  *
- *   KEYS, first per conference (G of them): its conference intents hash, then its
- *         participant intents hashes of Muted, Hold, HoldUrl, WaitUrl, Coaching;
+ *   KEYS, first per conference (G of them, 11 each): its conference intents hash, then its
+ *         participant intents hashes of Muted, Hold, HoldUrl, WaitUrl, Coaching, then its
+ *         except sets of the same fields (ProducerKeys.conferenceExcept);
  *         then per job: the in-flight hash of its participant
- *   ARGV[1] claim TTL (ms), ARGV[2] prefix of batch hashes, ARGV[3] G,
+ *   ARGV[1] claim TTL (ms), ARGV[2] G,
  *   then 6 per job: its conference (1..G), call SID, the job's intent, job id,
  *         mask of the job's fields ('11000' = Muted, Hold),
  *         '1' = do not wait for older claims (the wait is over)
@@ -26,7 +27,7 @@ export const claimSendScript = new BatchScript(
   `${PROTECT}
 local names = { 'Muted', 'Hold', 'HoldUrl', 'WaitUrl', 'Coaching' }
 local ttl = tonumber(ARGV[1])
-local conferences = tonumber(ARGV[3])
+local conferences = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 -- No claim changes a conference intent: one read per conference serves the whole batch.
@@ -36,7 +37,7 @@ local function conferenceIntentsOf(g)
   local intents = conferenceIntents[g]
   if not intents then
     intents = {}
-    local flat = redis.call('HGETALL', KEYS[6 * g - 5])
+    local flat = redis.call('HGETALL', KEYS[11 * g - 10])
     for i = 1, #flat, 2 do intents[flat[i]] = flat[i + 1] end
     conferenceIntents[g] = intents
   end
@@ -50,12 +51,13 @@ local function keptFields(g, callSid, version, mask)
     local keep = '0'
     if string.byte(mask, f) == 49 then
       any = true
-      local newer = tonumber(redis.call('HGET', KEYS[6 * g - 5 + f], callSid) or '0') > version
+      local newer = tonumber(redis.call('HGET', KEYS[11 * g - 10 + f], callSid) or '0') > version
       if not newer then
         local conference = conferenceIntentsOf(g)
         if tonumber(conference[names[f]] or '0') > version then
           local batchId = conference[names[f] .. ':b']
-          newer = not batchId or redis.call('SISMEMBER', ARGV[2] .. batchId .. ':except', callSid) == 0
+          -- The except set of field f is that of the batch holding it (batchId).
+          newer = not batchId or redis.call('SISMEMBER', KEYS[11 * g - 5 + f], callSid) == 0
         end
       end
       if not newer then keep = '1' end
@@ -95,13 +97,13 @@ local function claimSend(j, a)
   local g, callSid, intent, jobId = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local kept, any = keptFields(g, callSid, tonumber(intent), ARGV[a + 4])
   if any and not string.find(kept, '1', 1, true) then return 'superseded' end
-  local waitMs = claim(KEYS[6 * conferences + j], intent, jobId, ARGV[a + 5] == '1')
+  local waitMs = claim(KEYS[11 * conferences + j], intent, jobId, ARGV[a + 5] == '1')
   if waitMs >= 0 then return 'wait:' .. waitMs end
   return 'send:' .. kept
 end
 
 local replies = {}
-for a = 4, #ARGV, 6 do
+for a = 3, #ARGV, 6 do
   local j = #replies + 1
   replies[j] = protect(claimSend, j, a)
 end
