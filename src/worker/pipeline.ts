@@ -291,10 +291,13 @@ export class ParticipantPipeline {
       try {
         answer = await this.#request(run.data, run.params);
       } catch (err) {
+        // A failure is no earlier than the request's arrival, if it arrived at all.
+        permission.permit?.answered();
         if (ticket && !mayHaveApplied(err)) await this.#o.sendRecords.giveBack(ticket);
         if (!(await this.#answers.absorb(run, err, started))) throw err;
         continue;
       }
+      permission.permit?.answered();
       if (ticket) run.sent = ticket;
       const { meta } = answer;
       this.#answers.answered(meta.status, 'succeeded', started);

@@ -26,6 +26,14 @@
  *   grant was counted at, and a server counting arrivals sees a window hold at most
  *   `count` requests as long as delivery varies by no more than the margin's remaining
  *   share. The margin is a time (25 ms by default), not a fraction of the rate.
+ * - Counted until known to have arrived: a request occupies its windows from its grant
+ *   until its answer + duration + margin. Its arrival at the server is no later than its
+ *   answer (or a failure proving it left: the failure time is used), the only bound that
+ *   always holds (fresh connections at a first burst, a descheduled worker: 100-300 ms).
+ *   The pipeline calls `permit.answered()`; when the answer may be later than the grant's
+ *   stamp + the base margin, the request moves from its grant's entry to Redis `TIME` in
+ *   every window (restamp script, batched for RESTAMP_BATCH_MS, no capacity check).
+ *   Answers within the margin move nothing, so prompt answers cost no throughput.
  * - A margin that learns: a 429 starting a new episode while every window's own count over
  *   its duration is within its count means the server counted differently from us
  *   (delivery jitter beyond the margin, another client of the account): the space's margin
@@ -68,6 +76,8 @@ export interface RateLimiterStats {
   dropped: number;
   /** Of those, permits given back to the windows (they never started). */
   returned: number;
+  /** Answered requests moved from their grant's time to their answer's in the windows. */
+  restamped: number;
   /** Reservations (Redis round trips for permits). */
   reserveCalls: number;
   /** Redis calls of any kind made by this limiter. */
@@ -86,6 +96,12 @@ export interface Permit {
   /** Ms the caller waited for it. */
   waitedMs: number;
   giveBack(): void;
+  /**
+   * The request was sent and its answer (or a failure proving it left: timeout, reset)
+   * is back. It reached the server no later than now; when now may be past its grant's
+   * stamp + the base margin, it moves in the windows to now. At most once, after sending.
+   */
+  answered(): void;
 }
 
 export interface RateLimiter {
@@ -118,6 +134,8 @@ export interface RateLimiter {
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
+/** Answered requests are collected this long (ms) before they move in the windows. */
+const RESTAMP_BATCH_MS = 2;
 
 class RedisRateLimiter implements RateLimiter {
   readonly space: string;
@@ -138,9 +156,19 @@ class RedisRateLimiter implements RateLimiter {
   private closed = false;
   /** Permits to give back, by the Redis time they were granted at. */
   private readonly returns = new Map<number, number>();
+  /** Answered requests to move to now in the windows, by the Redis time of their grant. */
+  private readonly restamps = new Map<number, number>();
+  private restampTimer: NodeJS.Timeout | undefined;
   /** Successes not reported to Redis yet. */
   private successes = 0;
-  private counts = { granted: 0, reserved: 0, returned: 0, reserveCalls: 0, redisCalls: 0 };
+  private counts = {
+    granted: 0,
+    reserved: 0,
+    returned: 0,
+    restamped: 0,
+    reserveCalls: 0,
+    redisCalls: 0,
+  };
   private seen = { factor: 1, pausedUntil: 0, streak: 0, marginMs: 0 };
   /** Local (performance.now) time until which the space is known to be paused. */
   private localPausedUntil = 0;
@@ -242,6 +270,7 @@ class RedisRateLimiter implements RateLimiter {
     this.waiters.rejectAll(new RateLimiterClosedError(this.space));
     this.pool.clear();
     this.flushReturns();
+    this.flushRestamps();
     const sub = this.o.subscriber;
     if (sub) {
       sub.removeListener('message', this.onMessage);
@@ -267,14 +296,20 @@ class RedisRateLimiter implements RateLimiter {
   private granted(waitedMs: number, at: number): Permit {
     this.counts.granted += 1;
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
-    let given = false;
+    let done = false;
     return {
       waitedMs,
       giveBack: () => {
-        if (given || this.closed) return;
-        given = true;
+        if (done || this.closed) return;
+        done = true;
         this.counts.granted -= 1;
         this.giveBack(at, 1);
+      },
+      answered: () => {
+        if (done || this.closed) return;
+        done = true;
+        // Within the base margin of its stamp the windows already cover its arrival.
+        if (this.clock.toRedisNotAfter(performance.now()) > at + this.o.jitterMs) this.restamp(at);
       },
     };
   }
@@ -361,6 +396,26 @@ class RedisRateLimiter implements RateLimiter {
         if (back) this.pump();
       });
     }
+  }
+
+  /**
+   * Answered requests of the next few ms go in one call: at most RESTAMP_BATCH_MS more in
+   * the windows than their answers needed.
+   */
+  private restamp(at: number): void {
+    this.restamps.set(at, (this.restamps.get(at) ?? 0) + 1);
+    this.restampTimer ??= setTimeout(() => this.flushRestamps(), RESTAMP_BATCH_MS);
+  }
+
+  private flushRestamps(): void {
+    clearTimeout(this.restampTimer);
+    this.restampTimer = undefined;
+    if (this.restamps.size === 0) return;
+    const grants = [...this.restamps];
+    this.restamps.clear();
+    void this.call(this.store.restamp(grants)).then((moved) => {
+      this.counts.restamped += moved ?? 0;
+    });
   }
 
   private learnMargin(marginMs: number): void {

@@ -174,6 +174,34 @@ describe('RateLimiter', () => {
     });
   });
 
+  it('counts a request answered late from its answer: it may have reached the server that late', async () => {
+    const limit = { count: 10, durationMs: 1000 };
+    await withLimiters([{ limits: [limit], jitterMs: 25 }], async ([l], redis, prefix) => {
+      const permits = await Promise.all(Array.from({ length: 10 }, () => l!.take()));
+      const grantedAt = performance.now();
+      // Five answered at once (within the margin: they stay at their grant), five 150 ms later.
+      for (const p of permits.slice(0, 5)) p.answered();
+      await sleep(150);
+      for (const p of permits.slice(5)) p.answered();
+      await until0(async () => l!.stats().restamped === 5);
+      const keys = limiterKeys(prefix, 'acme', [limit]);
+      const entries = (await redis.lrange(keys.windows[0]!, 0, -1)).map((e) => e.split(' '));
+      expect(entries.reduce((sum, [, c]) => sum + Number(c), 0)).toBe(10);
+      expect(Number(await redis.hget(keys.state, 'n:1000'))).toBe(10);
+      const [first, last] = [entries[0]!, entries.at(-1)!];
+      expect(Number(last[0]) - Number(first[0])).toBeGreaterThanOrEqual(140);
+      expect(Number(last[1])).toBe(5);
+      // The first five leave after one window + margin; the moved ones only after theirs.
+      const next = await Promise.all(Array.from({ length: 5 }, () => l!.acquire()));
+      expect(next).toHaveLength(5);
+      const freedAt = performance.now();
+      expect(freedAt - grantedAt).toBeGreaterThanOrEqual(1000);
+      expect(freedAt - grantedAt).toBeLessThan(1150);
+      await l!.acquire();
+      expect(performance.now() - grantedAt).toBeGreaterThanOrEqual(1150);
+    });
+  });
+
   it('removes an aborted waiter and gives its permit to the next caller', async () => {
     await withLimiters([{ limits: [{ count: 1, durationMs: 300 }] }], async ([limiter]) => {
       const l = limiter!;

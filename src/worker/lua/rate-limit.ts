@@ -339,3 +339,87 @@ return { ms(paused), ms(now) }
 `,
   1,
 );
+
+/**
+ * restamp: requests whose answer (or failure) came back later than their grant's stamp
+ * plus the base margin may have reached the server that late, so they move in every
+ * window from their grant's entry to now (Redis `TIME`, at or after their answers): a
+ * request occupies its windows from its grant until its answer + duration + margin.
+ * Accounting, not a grant: no capacity check. A grant's permits sit in the entry of its
+ * bucket (merging moves a stamp forward within its bucket only); an entry already trimmed
+ * (the answer came after the whole window) is not decremented, the count is added anyway.
+ *
+ * KEYS[1] state hash; KEYS[2..1+W] window lists
+ * ARGV[1] W, then count, duration (ms), bucket (ms) per window
+ * ARGV[2+3W] P, then per grant its Redis time (as reserve returned it) and how many moved
+ * Returns the permits moved.
+ */
+export const restampScript = new LuaScript(
+  'ratelimit-restamp',
+  `${PROLOGUE}
+local windows = windowsFrom(1)
+local margin = tonumber(redis.call('HGET', state, 'margin')) or 0
+local p0 = 2 + 3 * #windows
+local grants = {}
+local moved = 0
+for i = 1, tonumber(ARGV[p0]) do
+  local at, k = tonumber(ARGV[p0 + 2 * i - 1]), tonumber(ARGV[p0 + 2 * i])
+  grants[i] = { at = at, k = k }
+  moved = moved + k
+end
+for _, w in ipairs(windows) do
+  local list = redis.call('LRANGE', w.key, 0, -1)
+  local times, counts = {}, {}
+  for j, e in ipairs(list) do times[j], counts[j] = entry(e) end
+  local changed = {}
+  local removed = 0
+  for _, g in ipairs(grants) do
+    local b = math.floor(g.at / w.bucket)
+    for j = #list, 1, -1 do
+      local t = times[j]
+      if t < g.at - 0.0001 then break end
+      if counts[j] > 0 and math.floor(t / w.bucket) == b then
+        local n = math.min(g.k, counts[j])
+        counts[j] = counts[j] - n
+        changed[j] = true
+        removed = removed + n
+        break
+      end
+    end
+  end
+  local gone = false
+  for j in pairs(changed) do
+    if counts[j] == 0 then
+      redis.call('LSET', w.key, j - 1, '__gone__')
+      gone = true
+    else
+      redis.call('LSET', w.key, j - 1, ms(times[j]) .. ' ' .. counts[j])
+    end
+  end
+  if gone then redis.call('LREM', w.key, 0, '__gone__') end
+  local tail = redis.call('LINDEX', w.key, -1)
+  local at, c = nil, 0
+  if tail then at, c = entry(tail) end
+  if at and math.floor(at / w.bucket) == math.floor(now / w.bucket) then
+    redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + moved))
+  else
+    redis.call('RPUSH', w.key, ms(now) .. ' ' .. moved)
+  end
+  local total = tonumber(redis.call('HGET', state, w.field))
+  if total == nil then
+    total = 0
+    for _, e in ipairs(redis.call('LRANGE', w.key, 0, -1)) do
+      local _, n = entry(e)
+      total = total + n
+    end
+  else
+    total = math.max(0, total - removed) + moved
+  end
+  redis.call('HSET', state, w.field, total)
+  local keep = math.ceil(w.duration + margin + 1000)
+  if redis.call('PTTL', w.key) < keep then redis.call('PEXPIRE', w.key, keep) end
+end
+return moved
+`,
+  -1,
+);

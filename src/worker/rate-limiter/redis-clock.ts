@@ -55,6 +55,11 @@ export class RedisClock {
     };
   }
 
+  /** The latest Redis time local time `local` can be, given at least one sample. */
+  toRedisNotAfter(local: number): number {
+    return local + this.hi + MAX_DRIFT * Math.max(0, local - this.at);
+  }
+
   /** Width of the current bounds in ms (the mapping's uncertainty). */
   get uncertaintyMs(): number {
     return this.hi - this.lo;

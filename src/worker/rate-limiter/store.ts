@@ -9,6 +9,7 @@ import {
   observeScript,
   rateLimitedScript,
   reserveScript,
+  restampScript,
   returnScript,
 } from '../lua/rate-limit.js';
 import { limiterKeys, type LimiterKeys } from './keys.js';
@@ -97,6 +98,19 @@ export class RateLimitStore {
       at.toFixed(4),
       count,
       ...this.windowArgs,
+    ]);
+    return Number(r);
+  }
+
+  /**
+   * Moves answered requests, `[grant time, count]` pairs, from their grants' entries to
+   * now in every window; resolves to how many moved.
+   */
+  async restamp(grants: readonly (readonly [number, number])[]): Promise<number> {
+    const r = await restampScript.run(this.redis, this.allKeys, [
+      ...this.windowArgs,
+      grants.length,
+      ...grants.flatMap(([at, count]) => [at.toFixed(4), count]),
     ]);
     return Number(r);
   }
