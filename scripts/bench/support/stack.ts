@@ -3,6 +3,9 @@
  * Compatibility API with one account and one conference, and worker child processes
  * configured for both, exactly as an operator would configure them (environment
  * variables, `workers/worker.ts`). `withStack` tears everything down whatever happens.
+ * With `CONFBULK_TEST_TOPOLOGY=cluster` the private Redis is a 3+3 Redis Cluster
+ * (scripts/redis-cluster.ts) that workers and the CLI reach through REDIS_CLUSTER_NODES;
+ * such a stack cannot `redis.restart()` (a cluster restarts node by node).
  */
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '../../../src/queues.js';
@@ -16,7 +19,8 @@ import {
   type MockOptions,
   type MockServer,
 } from '../../../src/mock/index.js';
-import { createRedis } from '../../../src/queues.js';
+import { createRedis, primaries, type RedisTarget } from '../../../src/queues.js';
+import { provisionRedisCluster } from '../../redis-cluster.js';
 import { provisionRedis, type ProvisionedRedis } from '../../redis.js';
 import { spawnTsx, type ChildHandle } from './processes.js';
 
@@ -79,22 +83,57 @@ export function lastRedisVersion(): string {
   return lastVersion ?? 'unknown';
 }
 
+/** Whether stacks run on a private Redis Cluster (CONFBULK_TEST_TOPOLOGY=cluster). */
+export function stacksOnCluster(): boolean {
+  return process.env.CONFBULK_TEST_TOPOLOGY === 'cluster';
+}
+
+/** The stack's private Redis, the environment naming it, and the target of its client. */
+interface Backend {
+  redis: ProvisionedRedis;
+  env: Record<string, string>;
+  target: string | RedisTarget;
+}
+
+async function provisionBackend(options: StackOptions): Promise<Backend> {
+  const log = (msg: string) => console.error(`[redis] ${msg}`);
+  if (!stacksOnCluster()) {
+    const redis = await provisionRedis({
+      forcePrivate: true,
+      serverArgs: options.redisArgs ?? [],
+      log,
+    });
+    return { redis, env: { REDIS_URL: redis.url }, target: redis.url };
+  }
+  const cluster = await provisionRedisCluster({ log });
+  const seeds = cluster.nodes.map((node) => node.address);
+  const redis: ProvisionedRedis = {
+    url: `redis://${cluster.seed}`,
+    owned: true,
+    version: cluster.version,
+    stop: () => cluster.stop(),
+    restart: () => Promise.reject(new Error('a Redis Cluster stack restarts no server')),
+  };
+  return {
+    redis,
+    env: { REDIS_URL: '', REDIS_CLUSTER_NODES: seeds.join(',') },
+    target: { redisClusterNodes: seeds },
+  };
+}
+
 export async function withStack<T>(
   options: StackOptions,
   fn: (stack: Stack) => Promise<T>,
 ): Promise<T> {
-  const redis = await provisionRedis({
-    forcePrivate: true,
-    serverArgs: options.redisArgs ?? [],
-    log: (msg) => console.error(`[redis] ${msg}`),
-  });
+  const backend = await provisionBackend(options);
+  const { redis } = backend;
   lastVersion = redis.version;
   let client: RedisConnection | undefined;
   let mock: MockServer | undefined;
   let queues: ParticipantQueues | undefined;
   const workers: Worker[] = [];
   try {
-    client = createRedis(redis.url);
+    client = createRedis(backend.target);
     client.on('error', () => {});
     mock = await startMock({ rateLimit: null, ...options.mock });
     const account = mock.createAccount(
@@ -103,7 +142,7 @@ export async function withStack<T>(
     const conference = mock.createConference(account.accountSid, {
       participants: options.participants,
     });
-    const stack = buildStack(redis, client, mock, account, conference, options, workers, () => {
+    const stack = buildStack(backend, client, mock, account, conference, options, workers, () => {
       queues ??= new ParticipantQueues({
         connection: client as RedisConnection,
         prefix: PREFIX,
@@ -122,7 +161,7 @@ export async function withStack<T>(
 }
 
 function buildStack(
-  redis: ProvisionedRedis,
+  { redis, env: redisEnv }: Backend,
   client: RedisConnection,
   mock: MockServer,
   account: MockAccount,
@@ -132,7 +171,7 @@ function buildStack(
   queues: () => ParticipantQueues,
 ): Stack {
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    REDIS_URL: redis.url,
+    ...redisEnv,
     CONFBULK_PREFIX: PREFIX,
     SIGNALWIRE_SPACE_URL: mock.url,
     SIGNALWIRE_PROJECT_ID: account.accountSid,
@@ -178,7 +217,7 @@ function buildStack(
     workers,
     async reset() {
       await Promise.allSettled(workers.map((w) => w.stop(5000)));
-      await client.flushall();
+      await Promise.all(primaries(client).map((node) => node.flushall()));
       mock.clearFaults();
       mock.resetLog();
     },

@@ -66,10 +66,23 @@ export async function scanRedis(
   redis: RedisConnection,
   needles: readonly string[],
 ): Promise<RedisScan> {
-  const keys = await allKeys(redis);
   const hits: string[] = [];
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
+  // A pipeline of a Redis Cluster holds keys of one slot: keys are read by hash tag.
+  const byTag = new Map<string, string[]>();
+  for (const key of await allKeys(redis)) {
+    const tag = /\{[^}]+\}/.exec(key)?.[0] ?? key;
+    const group = byTag.get(tag);
+    if (group) group.push(key);
+    else byTag.set(tag, [key]);
+  }
+  const chunks = [...byTag.values()].flatMap((keys) =>
+    Array.from({ length: Math.ceil(keys.length / 500) }, (_, i) =>
+      keys.slice(i * 500, i * 500 + 500),
+    ),
+  );
+  let scanned = 0;
+  for (const chunk of chunks) {
+    scanned += chunk.length;
     const types = ((await redis.pipeline(chunk.map((k) => ['type', k])).exec()) ?? []).map(
       ([, t]) => String(t),
     );
@@ -81,7 +94,7 @@ export async function scanRedis(
       if (needles.some((n) => text.includes(n))) hits.push(key);
     });
   }
-  return { keys: keys.length, hits };
+  return { keys: scanned, hits };
 }
 
 export interface TextScan {
