@@ -12,6 +12,9 @@ import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
 import type { ProducerKeys } from '../keys.js';
 import type { Batch, WaitOptions } from '../types.js';
 
+/** How long a batch seen once may read as missing before the wait says it is gone. */
+const VANISHED_GRACE_MS = 30_000;
+
 export interface BatchWaiterOptions {
   /** Duplicated for the subscription (a subscribed connection can do nothing else). */
   redis: RedisConnection;
@@ -48,16 +51,33 @@ export class BatchWaiter {
       this.#options.logger.warn({ err }, 'batch events unavailable; polling only'),
     );
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let seen = false;
     for (;;) {
       signal?.throwIfAborted();
-      const read = await this.#options.batches.get(id);
-      if (!read) throw new BatchNotFoundError(id);
+      const read = await this.#readBatch(id, seen, deadline);
+      seen = true;
       const batch = this.#options.explain ? await this.#options.explain(read) : read;
       onProgress?.(batch);
       if (hasEnded(batch)) return batch;
       const left = deadline - Date.now();
       if (left <= 0) throw new BatchWaitTimeoutError(id, timeoutMs ?? 0, batch);
       await this.#nextLook(id, Math.min(this.#options.pollMs ?? 250, left), signal);
+    }
+  }
+
+  /**
+   * Reads the batch. Missing at the first read, it does not exist. Missing after it was
+   * seen, the read may have met a Redis Cluster failover half-way (the failover test saw an
+   * empty answer once): it is read again, for up to `VANISHED_GRACE_MS` and never past the
+   * caller's deadline, before the batch counts as gone.
+   */
+  async #readBatch(id: string, seen: boolean, deadline: number): Promise<Batch> {
+    const giveUp = Math.min(deadline, Date.now() + VANISHED_GRACE_MS);
+    for (;;) {
+      const read = await this.#options.batches.get(id);
+      if (read) return read;
+      if (!seen || Date.now() >= giveUp) throw new BatchNotFoundError(id);
+      await new Promise((resolve) => setTimeout(resolve, this.#options.pollMs ?? 250));
     }
   }
 
