@@ -133,9 +133,15 @@ async function* callSidPages(
   for await (const page of pages) yield page.map((p) => p.call_sid);
 }
 
-/** Fetches the next page while the current one is being enqueued. */
-async function* prefetched<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
-  let next = source.next();
+/**
+ * Fetches the next page while the current one is being enqueued. `first` is the source's
+ * first page when it was asked for already (see openListing).
+ */
+async function* prefetched<T>(
+  source: AsyncGenerator<T>,
+  first?: Promise<IteratorResult<T>>,
+): AsyncGenerator<T> {
+  let next = first ?? source.next();
   try {
     for (;;) {
       const current = await next;
@@ -147,6 +153,38 @@ async function* prefetched<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
   } finally {
     await source.return(undefined).catch(() => {});
   }
+}
+
+/**
+ * The conference's SID and its pages of call SIDs. A conference given by SID is checked
+ * while its first page is listed (the listing needs only the SID): the first page comes a
+ * round trip after the fan-out starts, not two. Nothing of the listing is used before the
+ * check passed, so a conference that ended or does not exist still fails the batch with
+ * no job. A conference given by name is found first.
+ */
+async function openListing(
+  api: ParticipantsApi,
+  batch: Batch,
+  chunkSize: number,
+): Promise<{ conferenceSid: string; pages: AsyncGenerator<string[]> }> {
+  const { conferenceSid, callSids } = batch.target;
+  if (!conferenceSid || callSids) {
+    const resolved = await resolveConference(api, batch);
+    return {
+      conferenceSid: resolved,
+      pages: prefetched(callSidPages(api, batch, resolved, chunkSize)),
+    };
+  }
+  const source = callSidPages(api, batch, conferenceSid, chunkSize);
+  const first = source.next();
+  first.catch(() => {}); // awaited after the check; a failed check ignores it
+  try {
+    await resolveConference(api, batch);
+  } catch (err) {
+    void source.return(undefined).catch(() => {});
+    throw err;
+  }
+  return { conferenceSid, pages: prefetched(source, first) };
 }
 
 /** Failures no retry can fix: a missing conference, a refused request, a bad configuration. */
@@ -228,7 +266,7 @@ export class Fanout {
 
   async #run(batch: Batch): Promise<void> {
     const api = this.#o.api(batch.space);
-    const conferenceSid = await resolveConference(api, batch);
+    const { conferenceSid, pages } = await openListing(api, batch, this.#chunkSize);
     const resolved: Batch = { ...batch, conferenceSid };
     await this.#o.batches.markStarted(batch.id, conferenceSid);
     if (batch.target.conferenceName) {
@@ -237,7 +275,7 @@ export class Fanout {
     const excluded = new Set(batch.target.except ?? []);
     // A coach is never asked to coach their own call.
     if (batch.params.CallSidToCoach) excluded.add(batch.params.CallSidToCoach);
-    for await (const page of prefetched(callSidPages(api, batch, conferenceSid, this.#chunkSize))) {
+    for await (const page of pages) {
       const kept = page.filter((sid) => !excluded.has(sid));
       if (!(await this.#enqueueChunk(resolved, conferenceSid, kept))) return;
     }

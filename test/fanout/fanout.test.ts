@@ -5,61 +5,31 @@
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { ParticipantQueues } from '../../src/jobs/enqueue.js';
-import { silentLogger } from '../../src/logger.js';
-import { QUEUE_NAMES, updatesQueueName } from '../../src/queues.js';
 import { BatchStore } from '../../src/batches/store.js';
-import { CompletionNotifier } from '../../src/batches/completion.js';
-import { Fanout, type FanoutJobData } from '../../src/fanout/fanout.js';
+import type { Fanout, FanoutJobData } from '../../src/fanout/fanout.js';
 import { ProducerKeys, queuePrefix } from '../../src/keys.js';
-import { WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.js';
-import { SignalWireClients } from '../../src/signalwire/clients.js';
+import { QUEUE_NAMES } from '../../src/queues.js';
 import { eventually, SID, withScene, type Scene } from '../producer/support.js';
+import { withFanoutParts } from './support.js';
 
 /** A fan-out worker only: participant jobs stay queued, to be counted. */
 async function withFanout<T>(
   scene: Scene,
   fn: (fanout: Fanout, updates: Queue) => Promise<T>,
 ): Promise<T> {
-  const { redis, prefix, config } = scene;
-  const keys = new ProducerKeys(prefix);
-  const batches = new BatchStore({ redis, keys });
-  const queues = new ParticipantQueues({ connection: redis, prefix, retry: config.retry });
-  const clients = new SignalWireClients(config);
-  const webhooks = new Queue(WEBHOOKS_QUEUE, {
-    connection: redis,
-    prefix: queuePrefix(prefix, WEBHOOKS_QUEUE),
+  return withFanoutParts(scene, async (fanout, updates) => {
+    const workerConnection = scene.redis.duplicate();
+    const worker = new Worker(QUEUE_NAMES.fanout, fanout.processor, {
+      connection: workerConnection,
+      prefix: queuePrefix(scene.prefix, QUEUE_NAMES.fanout),
+    });
+    try {
+      return await fn(fanout, updates);
+    } finally {
+      await worker.close();
+      workerConnection.disconnect();
+    }
   });
-  const notifier = new CompletionNotifier({ redis, keys, batches, webhooks, logger: silentLogger });
-  const fanout = new Fanout({
-    batches,
-    queues,
-    api: (space) => clients.get(space),
-    notifier,
-    logger: silentLogger,
-  });
-  const workerConnection = redis.duplicate();
-  const worker = new Worker(QUEUE_NAMES.fanout, fanout.processor, {
-    connection: workerConnection,
-    prefix: queuePrefix(prefix, QUEUE_NAMES.fanout),
-  });
-  const updates = new Queue(updatesQueueName('default'), {
-    connection: redis,
-    prefix: queuePrefix(prefix, updatesQueueName('default')),
-  });
-  try {
-    return await fn(fanout, updates);
-  } finally {
-    await worker.close();
-    workerConnection.disconnect();
-    await Promise.allSettled([
-      updates.close(),
-      webhooks.close(),
-      queues.close(),
-      clients.close(),
-      notifier.close(),
-    ]);
-  }
 }
 
 const fakeJob = (batchId: string): Job<FanoutJobData> =>
