@@ -75,10 +75,7 @@ function configFor(mock: MockServer, prefix: string): ConfbulkConfig {
 describe('Redis Cluster (3 primaries + 3 replicas), one seed node', () => {
   it(
     'mutes two spaces at once, each under its own tag; a primary killed -9 mid-batch: both complete, everyone muted',
-    // Known problem (docs/scaling.md): about one run in six, a batch stops after the kill.
-    // Until that is understood, a stalled run is tried again on a fresh cluster; three
-    // stalls in a row still fail.
-    { timeout: 240_000, retry: 2 },
+    { timeout: 120_000 },
     async () => {
       cluster = await provisionRedisCluster();
       const mock = await startMock({ rateLimit: null });

@@ -202,6 +202,31 @@ describe('RateLimiter', () => {
     });
   });
 
+  it('counts a request answered after its window list expired once, from its answer only', async () => {
+    // The list of a window expires one window + 1 s after its last grant; the running total
+    // in the state hash lives on. A late answer then must not add to that stale total: a
+    // window that held 10 and freed would read 11 of 10 and grant one permit per window
+    // for as long as the list never emptied (a batch crawling at a permit a second).
+    const limit = { count: 10, durationMs: 100 };
+    await withLimiters([{ limits: [limit], jitterMs: 25 }], async ([l], redis, prefix) => {
+      const keys = limiterKeys(prefix, 'acme', [limit]);
+      const permits = await Promise.all(Array.from({ length: 10 }, () => l!.take()));
+      await until0(async () => (await redis.exists(keys.windows[0]!)) === 0, 3000);
+      expect(Number(await redis.hget(keys.state, 'n:100'))).toBe(10);
+      permits[0]!.answered();
+      await until0(async () => l!.stats().restamped === 1);
+      const entries = await redis.lrange(keys.windows[0]!, 0, -1);
+      expect(entries.map((e) => Number(e.split(' ')[1]))).toEqual([1]);
+      expect(Number(await redis.hget(keys.state, 'n:100'))).toBe(1);
+      // Nine more fit at once, beside the answered one: three reservations (the first
+      // caller alone, then five, then three), none of them empty.
+      const before = l!.stats().reserveCalls;
+      await Promise.all(Array.from({ length: 9 }, () => l!.acquire()));
+      expect(l!.stats().reserveCalls - before).toBeLessThanOrEqual(3);
+      expect(Number(await redis.hget(keys.state, 'n:100'))).toBe(10);
+    });
+  });
+
   it('removes an aborted waiter and gives its permit to the next caller', async () => {
     await withLimiters([{ limits: [{ count: 1, durationMs: 300 }] }], async ([limiter]) => {
       const l = limiter!;

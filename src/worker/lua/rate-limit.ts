@@ -54,19 +54,27 @@ local function entry(e)
   local at, c = string.match(e, '^(%S+) (%S+)$')
   return tonumber(at), tonumber(c)
 end
--- Drops the entries of window w at or before horizon; returns its running total.
-local function trim(w, horizon)
+-- Window w's running total and list length. The total is kept in the state hash, which
+-- outlives the list (a list expires one window + 1 s after its last grant, the hash an hour
+-- later), so an empty list counts 0 whatever the hash says: a script that added to the
+-- list on top of a stale total would hold the window full for as long as the list never
+-- empties again. A total missing from the hash is summed from the list.
+local function running(w)
   local len = redis.call('LLEN', w.key)
+  if len == 0 then return 0, 0 end
   local total = tonumber(redis.call('HGET', state, w.field))
-  if len == 0 then
-    total = 0
-  elseif total == nil then
+  if total == nil then
     total = 0
     for _, e in ipairs(redis.call('LRANGE', w.key, 0, -1)) do
       local _, c = entry(e)
       total = total + c
     end
   end
+  return total, len
+end
+-- Drops the entries of window w at or before horizon; returns its running total.
+local function trim(w, horizon)
+  local total, len = running(w)
   while len > 0 do
     local at, c = entry(redis.call('LINDEX', w.key, 0))
     if at > horizon then break end
@@ -273,7 +281,7 @@ local k = tonumber(ARGV[2])
 local windows = windowsFrom(3)
 local back = 0
 for _, w in ipairs(windows) do
-  local len = redis.call('LLEN', w.key)
+  local total, len = running(w)
   local i = len - 1
   local found = nil
   while i >= 0 do
@@ -291,7 +299,6 @@ for _, w in ipairs(windows) do
     else
       redis.call('LSET', w.key, found, ms(t) .. ' ' .. (c - n))
     end
-    local total = tonumber(redis.call('HGET', state, w.field)) or n
     redis.call('HSET', state, w.field, math.max(0, total - n))
     back = math.max(back, n)
   end
@@ -368,6 +375,7 @@ for i = 1, tonumber(ARGV[p0]) do
   moved = moved + k
 end
 for _, w in ipairs(windows) do
+  local total = running(w)
   local list = redis.call('LRANGE', w.key, 0, -1)
   local times, counts = {}, {}
   for j, e in ipairs(list) do times[j], counts[j] = entry(e) end
@@ -405,17 +413,7 @@ for _, w in ipairs(windows) do
   else
     redis.call('RPUSH', w.key, ms(now) .. ' ' .. moved)
   end
-  local total = tonumber(redis.call('HGET', state, w.field))
-  if total == nil then
-    total = 0
-    for _, e in ipairs(redis.call('LRANGE', w.key, 0, -1)) do
-      local _, n = entry(e)
-      total = total + n
-    end
-  else
-    total = math.max(0, total - removed) + moved
-  end
-  redis.call('HSET', state, w.field, total)
+  redis.call('HSET', state, w.field, math.max(0, total - removed) + moved)
   local keep = math.ceil(w.duration + margin + 1000)
   if redis.call('PTTL', w.key) < keep then redis.call('PEXPIRE', w.key, keep) end
 end
