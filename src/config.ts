@@ -114,6 +114,13 @@ export interface ConfbulkConfig {
    * goes out as fast as the process can. @defaultValue 500
    */
   concurrency: number;
+  /**
+   * Participants whose updates one BullMQ job of a fan-out carries
+   * (`CONFBULK_UPDATES_PER_JOB`, 1-100). Each keeps its own outcome, retries, send record
+   * and dead letter (src/jobs/chunk-job.ts); a chunk saves BullMQ's cost per job. 1 makes a
+   * job per participant. @defaultValue 1
+   */
+  updatesPerJob: number;
   retry: RetryConfig;
   circuit: CircuitConfig;
   /** Connect timeout of API requests in ms. @defaultValue 5000 */
@@ -161,6 +168,9 @@ export interface ConfbulkConfig {
   logLevel: string;
 }
 
+/** Most participants one BullMQ job carries (`CONFBULK_UPDATES_PER_JOB`). */
+export const MAX_UPDATES_PER_JOB = 100;
+
 export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   redisUrl: undefined,
   redisClusterNodes: undefined,
@@ -169,6 +179,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   rateJitterMs: 25,
   rateMaxMarginMs: undefined,
   concurrency: 500,
+  updatesPerJob: 1,
   retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
   circuit: { failureThreshold: 10, probeIntervalMs: 750, pausedProbeMs: 1000 },
   connectTimeoutMs: 5000,
@@ -319,6 +330,7 @@ const fileSchema = z
     prefix: z.string().optional(),
     rateLimit: z.string().optional(),
     concurrency: z.number().int().min(1).max(5000).optional(),
+    updatesPerJob: z.number().int().min(1).max(MAX_UPDATES_PER_JOB).optional(),
     logLevel: z.string().optional(),
     spaces: z.record(z.string(), fileSpaceSchema).optional(),
   })
@@ -491,6 +503,10 @@ export function loadConfig(
       intFrom(env, 'CONFBULK_RATE_MAX_MARGIN_MS', 0, 3_600_000) ?? DEFAULTS.rateMaxMarginMs,
     concurrency:
       intFrom(env, 'CONFBULK_CONCURRENCY', 1, 5000) ?? file.concurrency ?? DEFAULTS.concurrency,
+    updatesPerJob:
+      intFrom(env, 'CONFBULK_UPDATES_PER_JOB', 1, MAX_UPDATES_PER_JOB) ??
+      file.updatesPerJob ??
+      DEFAULTS.updatesPerJob,
     retry: {
       quickRetries: intFrom(env, 'CONFBULK_QUICK_RETRIES', 0, 10) ?? DEFAULTS.retry.quickRetries,
       attempts: intFrom(env, 'CONFBULK_ATTEMPTS', 1, 100) ?? DEFAULTS.retry.attempts,

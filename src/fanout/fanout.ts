@@ -1,9 +1,11 @@
 /**
  * The fan-out job of a batch: resolve the conference, list its participants (or take the
- * explicit list), leave out `except`, record intents and enqueue one job per participant,
- * a chunk at a time. A re-run after a crash adds nothing twice: members are a set (the
- * total is its size), job ids are deterministic, and a job whose outcome the batch already
- * recorded is not created again (its job may have been trimmed from the completed set).
+ * explicit list), leave out `except`, record intents and enqueue the participants' jobs,
+ * a page at a time: one job per participant, or one per `updatesPerJob` participants
+ * (src/jobs/chunk-job.ts). A re-run after a crash adds nothing twice: members are a set
+ * (the total is its size), job and chunk ids are deterministic, and a participant whose
+ * outcome the batch already recorded is not enqueued again (its job may have been trimmed
+ * from the completed set).
  * Transient listing failures are retried by BullMQ; a conference that does not exist fails
  * the batch at once.
  */
@@ -61,6 +63,11 @@ export interface FanoutOptions {
   logger: Logger;
   /** Participants per chunk (members, intents and `addBulk`). @defaultValue 1000 */
   chunkSize?: number;
+  /**
+   * Participants per BullMQ job (`config.updatesPerJob`, src/jobs/chunk-job.ts).
+   * @defaultValue 1
+   */
+  updatesPerJob?: number;
   /**
    * Whether this process has the profile of a space. A fan-out of another space goes back
    * to the queue for `handBackMs`, for a worker that has it; the batch's reason says when
@@ -299,11 +306,7 @@ export class Fanout {
       batch.id,
       callSids.map((callSid) => participantJobId(batch.id, callSid)),
     );
-    const pending =
-      ended.size === 0
-        ? callSids
-        : callSids.filter((callSid) => !ended.has(participantJobId(batch.id, callSid)));
-    const jobs: ParticipantJobData[] = pending.map((callSid) => ({
+    const jobs: ParticipantJobData[] = callSids.map((callSid) => ({
       v: 1,
       space: batch.space,
       conferenceSid,
@@ -313,7 +316,13 @@ export class Fanout {
       batchId: batch.id,
       intent: batch.intent,
     }));
-    await this.#o.queues.addJobs(jobs, { chunkSize: this.#chunkSize });
+    // Chunks are cut from every listed participant, so that a re-run builds the same ones
+    // (same ids); those that ended are left out of their payloads.
+    await this.#o.queues.addInChunks(jobs, {
+      chunkSize: this.#chunkSize,
+      perJob: this.#o.updatesPerJob ?? 1,
+      ended,
+    });
     return true;
   }
 

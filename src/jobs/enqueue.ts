@@ -11,6 +11,7 @@ import { ValidationError } from '../errors.js';
 import { queuePrefix } from '../keys.js';
 import { quietQueue, updatesQueueName } from '../queues.js';
 import { CONFBULK_BACKOFF } from '../worker/backoff.js';
+import { buildChunks, MAX_UPDATES_PER_JOB } from './chunk-job.js';
 import {
   parseParticipantJob,
   participantJobId,
@@ -29,6 +30,13 @@ export interface ParticipantQueuesOptions {
 export interface AddJobsOptions {
   /** Jobs per `addBulk` call. @defaultValue 1000 */
   chunkSize?: number;
+}
+
+export interface AddInChunksOptions extends AddJobsOptions {
+  /** Participants per BullMQ job (`config.updatesPerJob`); 1 adds plain participant jobs. */
+  perJob: number;
+  /** Participant job ids whose outcome is recorded: left out of their chunks. */
+  ended?: ReadonlySet<string>;
 }
 
 /** Completed jobs are kept an hour (deterministic ids dedupe re-enqueues meanwhile). */
@@ -133,22 +141,56 @@ export class ParticipantQueues {
     valid.forEach(refuseReplay);
     const ids = valid.map((job) => participantJobId(job.batchId, job.callSid));
     ids.forEach(checkJobId);
-    const bySpace = new Map<
-      string,
-      { name: string; data: ParticipantJobData; opts: JobsOptions }[]
-    >();
-    valid.forEach((data, i) => {
-      const list = bySpace.get(data.space) ?? [];
-      list.push({ name: data.op, data, opts: { jobId: ids[i] } });
-      bySpace.set(data.space, list);
-    });
+    await this.#addBySpace(
+      valid.map((data, i) => ({ name: data.op, data, opts: { jobId: ids[i] } })),
+      chunkSize,
+    );
+    return ids;
+  }
+
+  /** Adds jobs to the queue of their space, `chunkSize` per `addBulk`. */
+  async #addBySpace(
+    jobs: readonly { name: string; data: { space: string }; opts: JobsOptions }[],
+    chunkSize: number,
+  ): Promise<void> {
+    const bySpace = new Map<string, (typeof jobs)[number][]>();
+    for (const job of jobs) {
+      const list = bySpace.get(job.data.space) ?? [];
+      list.push(job);
+      bySpace.set(job.data.space, list);
+    }
     for (const [space, list] of bySpace) {
       const queue = this.queue(space);
       for (let i = 0; i < list.length; i += chunkSize) {
         await queue.addBulk(list.slice(i, i + chunkSize));
       }
     }
-    return ids;
+  }
+
+  /**
+   * Validates every job, then adds them in chunks of up to `perJob` participants of the same
+   * request (src/jobs/chunk-job.ts): each participant keeps its job id as the key of its
+   * outcome. Nothing is added when any job is invalid.
+   * @returns how many BullMQ jobs were submitted.
+   */
+  async addInChunks(
+    jobs: readonly ParticipantJobData[],
+    opts: AddInChunksOptions,
+  ): Promise<number> {
+    const { perJob } = opts;
+    if (!Number.isInteger(perJob) || perJob < 1 || perJob > MAX_UPDATES_PER_JOB) {
+      throw new TypeError(
+        `\`perJob\` must be a whole number from 1 to ${MAX_UPDATES_PER_JOB}; got ${perJob}`,
+      );
+    }
+    const chunkSize = opts.chunkSize ?? 1000;
+    checkChunkSize(chunkSize);
+    const valid = validateAll(jobs);
+    valid.forEach(refuseReplay);
+    valid.forEach((job, i) => checkJobId(participantJobId(job.batchId, job.callSid), i));
+    const chunks = buildChunks(valid, perJob, opts.ended);
+    await this.#addBySpace(chunks, chunkSize);
+    return chunks.length;
   }
 
   /**

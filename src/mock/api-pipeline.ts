@@ -131,7 +131,11 @@ export class ApiRequestPipeline {
 
   private respond(request: ApiRequest): ApiAnswer {
     const { faults } = this.parts;
-    const failure = faults.drawServerError();
+    const { route, method } = request;
+    const failure =
+      (route.kind === 'participant' && (method === 'POST' || method === 'DELETE')
+        ? faults.takeCallFailure(route.callSid)
+        : undefined) ?? faults.drawServerError();
     if (failure === undefined) return handleApiRequest(this.ctx, request);
     if (
       (request.method === 'POST' || request.method === 'DELETE') &&

@@ -1,12 +1,14 @@
 /**
  * Faults on demand: random server errors (with the malformed bodies real gateways send),
- * latency, outages (503 or reset sockets), forced 429s and calls whose updates are always
- * rejected. Time windows use `performance.now()` so wall-clock jumps cannot end them.
+ * latency, outages (503 or reset sockets), forced 429s, calls whose updates are always
+ * rejected and calls whose next few updates fail with a server error. Time windows use
+ * `performance.now()` so wall-clock jumps cannot end them.
  */
 import {
   MOCK_DEFAULTS,
   checkInteger,
   checkShare,
+  type CallFailure,
   type CallRejection,
   type FaultConfig,
   type OutageMode,
@@ -15,8 +17,10 @@ import {
 import { ErrorCode, errorBody, type ApiAnswer } from './responses.js';
 
 /** The faults in force, as the control API reports them. */
-export interface FaultSnapshot extends Required<Omit<FaultConfig, 'rejectCalls'>> {
+export interface FaultSnapshot extends Required<Omit<FaultConfig, 'rejectCalls' | 'failCalls'>> {
   rejectCalls: Record<string, CallRejection>;
+  /** Failures still to come per call. */
+  failCalls: Record<string, CallFailure>;
   /** Active outage and the ms it has left; null when none. */
   outage: { mode: OutageMode; remainingMs: number } | null;
   /** Ms left of forced 429s; 0 when none. */
@@ -31,6 +35,13 @@ function checkRejection(callSid: string, r: CallRejection): CallRejection {
   }
   checkInteger(`rejectCalls.${callSid}.code`, r.code, 1, 99_999);
   return { status: r.status, code: r.code, ...(r.message ? { message: r.message } : {}) };
+}
+
+function checkFailure(callSid: string, f: CallFailure): CallFailure {
+  if (!SERVER_ERROR_STATUSES.includes(f?.status)) {
+    throw new TypeError(`\`failCalls.${callSid}.status\` must be 500, 502 or 503`);
+  }
+  return { status: f.status, times: checkInteger(`failCalls.${callSid}.times`, f.times, 1, 1e6) };
 }
 
 function checkStatuses(statuses: unknown): ServerErrorStatus[] {
@@ -52,6 +63,7 @@ export class FaultInjector {
   private jitterMs = 0;
   private arrivalJitterMs = 0;
   private readonly rejections = new Map<string, CallRejection>();
+  private readonly failures = new Map<string, CallFailure>();
   private outageMode: OutageMode | undefined;
   private outageUntil = 0;
   private force429Until = 0;
@@ -79,6 +91,10 @@ export class FaultInjector {
       if (rejection === null) this.rejections.delete(callSid);
       else this.rejections.set(callSid, checkRejection(callSid, rejection));
     }
+    for (const [callSid, failure] of Object.entries(config.failCalls ?? {})) {
+      if (failure === null) this.failures.delete(callSid);
+      else this.failures.set(callSid, checkFailure(callSid, failure));
+    }
   }
 
   /** Ends every fault, outages and forced 429s included. */
@@ -90,6 +106,7 @@ export class FaultInjector {
     this.jitterMs = 0;
     this.arrivalJitterMs = 0;
     this.rejections.clear();
+    this.failures.clear();
     this.outageMode = undefined;
     this.force429Until = 0;
   }
@@ -138,6 +155,15 @@ export class FaultInjector {
     return this.latencyMs + (this.jitterMs > 0 ? this.random() * this.jitterMs : 0);
   }
 
+  /** The server error a POST/DELETE of `callSid` gets now, if it is to fail (counted down). */
+  takeCallFailure(callSid: string): ServerErrorStatus | undefined {
+    const failure = this.failures.size === 0 ? undefined : this.failures.get(callSid);
+    if (!failure) return undefined;
+    if (failure.times <= 1) this.failures.delete(callSid);
+    else this.failures.set(callSid, { ...failure, times: failure.times - 1 });
+    return failure.status;
+  }
+
   rejection(callSid: string): CallRejection | undefined {
     return this.rejections.size === 0 ? undefined : this.rejections.get(callSid);
   }
@@ -153,6 +179,7 @@ export class FaultInjector {
       jitterMs: this.jitterMs,
       arrivalJitterMs: this.arrivalJitterMs,
       rejectCalls: Object.fromEntries(this.rejections),
+      failCalls: Object.fromEntries(this.failures),
       outage: mode ? { mode, remainingMs: this.outageUntil - now } : null,
       force429RemainingMs: this.force429RemainingMs(now),
     };

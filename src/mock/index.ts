@@ -21,6 +21,7 @@ export {
   CONTROL_PREFIX,
   MOCK_DEFAULTS,
   SDK_API_PREFIX,
+  type CallFailure,
   type CallRejection,
   type FaultConfig,
   type HeadersOn429,

@@ -78,6 +78,19 @@ export interface FaultConfig {
    * where `null` lifts a call's rejection. @defaultValue {}
    */
   rejectCalls?: Record<string, CallRejection | null>;
+  /**
+   * Updates and removals (POST/DELETE) of these call SIDs are answered with this server
+   * error the next `times` times, then as usual; merged into those in force, where `null`
+   * lifts a call's failures. @defaultValue {}
+   */
+  failCalls?: Record<string, CallFailure | null>;
+}
+
+/** A call whose next requests fail with a server error (a transient failure on demand). */
+export interface CallFailure {
+  status: ServerErrorStatus;
+  /** How many of its next POST/DELETE requests fail. */
+  times: number;
 }
 
 export interface MockOptions {

@@ -93,6 +93,7 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     notifier,
     logger,
     serves: (space) => config.spaces.has(space),
+    updatesPerJob: config.updatesPerJob,
     noteListingError: (batchId, note) => noteListingError(connection, keys, batchId, note),
   });
   const guard = ctx.webhooks?.guard ?? webhookGuardOf(config);
@@ -105,6 +106,7 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     afterSend: async (job, jobId, detail) => {
       if (detail.outcome === undefined) await intents.afterSend(job, jobId);
     },
+    withOutcome: (batchId, jobIds) => batches.withOutcome(batchId, jobIds),
     async onOutcome(job, jobId, outcome, detail) {
       // A payload that failed validation never reached beforeSend: it holds no claim.
       const release = detail.invalidPayload ? undefined : intents.claimOf(job, jobId);

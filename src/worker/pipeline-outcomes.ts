@@ -23,7 +23,14 @@ import type {
   PipelineHooks,
 } from './types.js';
 
-export type ParticipantJob = Job<ParticipantJobData, ParticipantJobResult>;
+/**
+ * What the pipeline uses of a participant's BullMQ job: a job of its own, or a participant's
+ * view of the chunk job that carries it (src/worker/chunk.ts).
+ */
+export type ParticipantJob = Pick<
+  Job<ParticipantJobData, ParticipantJobResult>,
+  'id' | 'data' | 'attemptsMade' | 'opts' | 'moveToDelayed'
+>;
 
 /** One run of the processor for one job: what it sent and what it learned. */
 export interface Run {

@@ -109,9 +109,14 @@ export class ParticipantPipeline {
 
   /** The BullMQ processor. */
   readonly processor: Processor<ParticipantJobData, ParticipantJobResult> = (job, token) =>
-    this.#process(job, token);
+    this.run(job, token);
 
-  async #process(job: ParticipantJob, token: string | undefined): Promise<ParticipantJobResult> {
+  /**
+   * Runs one participant's job: its own BullMQ job, or a chunk member's view of its chunk
+   * (src/worker/chunk.ts). Resolves with the terminal outcome; throws what BullMQ must see
+   * (a retry, or DelayedError after a hand-back at shutdown).
+   */
+  async run(job: ParticipantJob, token: string | undefined): Promise<ParticipantJobResult> {
     const jobId = job.id ?? '';
     let data: ParticipantJobData;
     try {

@@ -20,6 +20,7 @@ import { RedisHealth } from '../redis-health.js';
 import { SignalWireClients } from '../signalwire/clients.js';
 import { confbulkBackoffStrategy } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
+import { UpdatesProcessor } from './chunk.js';
 import { ParticipantPipeline } from './pipeline.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { SendRecords } from './send-record.js';
@@ -200,12 +201,21 @@ class Runtime implements WorkerRuntime {
       ...(this.#o.parkDelayMs !== undefined && { parkDelayMs: this.#o.parkDelayMs }),
       onOutcome: (outcome) => this.#counts[outcome]++,
     });
+    const updates = new UpdatesProcessor({
+      pipeline,
+      ...(this.#o.hooks?.withOutcome && { withOutcome: this.#o.hooks.withOutcome }),
+      logger,
+      ...(this.#o.parkDelayMs !== undefined && { parkDelayMs: this.#o.parkDelayMs }),
+    });
+    // The concurrency counts participants in flight; a chunk job carries up to
+    // `updatesPerJob` of them.
+    const participants = this.#o.concurrency ?? config.concurrency;
     const worker = this.#addWorker(
       updatesQueueName(space),
-      pipeline.processor,
-      this.#o.concurrency ?? config.concurrency,
+      updates.processor as Processor,
+      Math.max(1, Math.ceil(participants / config.updatesPerJob)),
     );
-    worker.on('failed', (job, err) => void this.#onFailed(pipeline, job, err));
+    worker.on('failed', (job, err) => void this.#onFailed(updates, job, err));
   }
 
   #addWorker(queueName: string, processor: Processor, concurrency: number): Worker {
@@ -234,10 +244,10 @@ class Runtime implements WorkerRuntime {
   }
 
   /** A participant job BullMQ gave up on (stalled too often, or dead-lettering itself failed). */
-  async #onFailed(pipeline: ParticipantPipeline, job: Job | undefined, err: Error): Promise<void> {
+  async #onFailed(updates: UpdatesProcessor, job: Job | undefined, err: Error): Promise<void> {
     if (!job?.finishedOn) return;
     try {
-      await pipeline.rescueFailed(job, err);
+      await updates.rescueFailed(job, err);
     } catch (rescueErr) {
       this.#log.error(
         { err: rescueErr, jobId: job.id },

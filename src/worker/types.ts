@@ -80,6 +80,12 @@ export interface PipelineHooks {
    * place to release what `beforeSend` took, unless `onOutcome` already did.
    */
   afterSend?(job: ParticipantJobData, jobId: string, detail: AfterSendDetail): Promise<void>;
+  /**
+   * Which of these participant job ids of a batch already have an outcome: a run of a chunk
+   * job (src/worker/chunk.ts) skips them, so that its re-runs send only for the others.
+   * @defaultValue none is skipped
+   */
+  withOutcome?(batchId: string, jobIds: readonly string[]): Promise<Set<string>>;
 }
 
 /** Another queue the worker process serves (fan-out, schedules). */

@@ -80,13 +80,16 @@ export interface Workers {
  */
 export async function withScene<T>(
   fn: (scene: Scene) => Promise<T>,
-  options: { withMock?: boolean } = {},
+  options: { withMock?: boolean; config?: Partial<ConfbulkConfig> } = {},
 ): Promise<T> {
   const redis = testRedis({ maxRetriesPerRequest: null });
   const prefix = uniquePrefix();
   const mock = options.withMock ? await startMock() : undefined;
   const account = mock?.createAccount();
-  const config = testConfig(prefix, mock && account ? { mock, account } : undefined);
+  const config = {
+    ...testConfig(prefix, mock && account ? { mock, account } : undefined),
+    ...options.config,
+  };
   const confbulk = await createConfbulk({ config, connection: redis });
   const started: Workers[] = [];
   const scene: Scene = {

@@ -9,7 +9,7 @@ import { createConfbulk } from '../../src/producer/confbulk.js';
 import { sendRecordKey } from '../../src/worker/send-record.js';
 import { deleteKeys, testRedis, testRedisEnv, testTarget, uniquePrefix } from '../helpers/redis.js';
 import { spawnWorker, type ChildWorker } from './support/child-worker.js';
-import { until } from './support/stack.js';
+import { postsPerCall, until } from './support/stack.js';
 
 describe('worker processes', () => {
   let mock: MockServer;
@@ -102,10 +102,7 @@ describe('worker processes', () => {
     expect(await queue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed')).toBe(0);
     expect(await deadLetters.count()).toBe(0);
     expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
-    const perCall = new Map<string, number>();
-    for (const r of mock.requestLog())
-      if (r.method === 'POST' && r.callSid)
-        perCall.set(r.callSid, (perCall.get(r.callSid) ?? 0) + 1);
+    const perCall = postsPerCall(mock);
     const duplicated = [...perCall.values()].filter((n) => n > 1).length;
     expect(perCall.size).toBe(600);
     expect(duplicated).toBeLessThanOrEqual(20);
@@ -180,6 +177,47 @@ describe('worker processes', () => {
     expect(handedBack.length).toBe(200 - completed);
     expect(handedBack.every((j) => j.attemptsMade === 0)).toBe(true);
     expect(await queue.getJobCountByTypes('active', 'failed')).toBe(0);
+  });
+
+  it('runs a stalled chunk again after kill -9 without re-sending its finished participants', async () => {
+    const conference = mock.createConference(account.accountSid, { participants: 20 });
+    // One chunk of 10 at a time; the limiter lets 5 of its 10 out, the rest wait a second.
+    const chunked = {
+      CONFBULK_UPDATES_PER_JOB: '10',
+      CONFBULK_CONCURRENCY: '10',
+      CONFBULK_RATE_LIMIT: '5/1s',
+    };
+    const fastRecovery = ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'];
+    const first = start(chunked, fastRecovery);
+    await first.ready();
+    const config = { ...loadConfig(env(chunked)), ...testTarget() };
+    const confbulk = await createConfbulk({ config, connection: redis });
+    try {
+      const handle = await confbulk.bulkAction({
+        action: 'mute',
+        target: { conferenceSid: conference.sid },
+      });
+      await until(
+        async () => (await confbulk.getBatch(handle.id))?.counts.succeeded === 5,
+        20_000,
+        'the first 5 members of the first chunk to succeed',
+      );
+      await first.kill();
+      // The first chunk was half done: 5 sent and recorded, 5 waiting for a permit.
+      expect(postsPerCall(mock).size).toBe(5);
+
+      const second = start(chunked, fastRecovery);
+      await second.ready();
+      const batch = await confbulk.waitForBatch(handle.id, { timeoutMs: 30_000 });
+      expect(batch.counts).toMatchObject({ total: 20, succeeded: 20, pending: 0 });
+      expect(second.output()).toContain('stalled job taken back');
+      const posts = postsPerCall(mock);
+      expect(posts.size).toBe(20);
+      expect([...posts.values()].every((n) => n === 1)).toBe(true);
+      expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
+    } finally {
+      await confbulk.close();
+    }
   });
 
   it('exits with a message naming REDIS_URL when it is not set', async () => {

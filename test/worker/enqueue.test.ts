@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config.js';
+import { DEFAULTS, loadConfig } from '../../src/config.js';
+import { CHUNK_JOB_NAME, chunkJobId, membersOf } from '../../src/jobs/chunk-job.js';
 import { ValidationError } from '../../src/errors.js';
 import { ParticipantQueues } from '../../src/jobs/enqueue.js';
 import { participantJobId, type ParticipantJobData } from '../../src/jobs/participant-job.js';
@@ -96,5 +97,54 @@ describe('ParticipantQueues', () => {
         await queues.close();
       }
     });
+  });
+
+  it('adds participants in chunks of the same request under ids derived from their members', async () => {
+    await withRedis(async (redis, prefix) => {
+      const queues = new ParticipantQueues({ connection: redis, prefix, retry: DEFAULTS.retry });
+      try {
+        const conferenceSid = randomUUID();
+        const jobs = [
+          ...Array.from({ length: 5 }, () => job({ conferenceSid })),
+          job({ conferenceSid, batchId: 'batch-2' }),
+        ];
+        const [ended] = jobs as [ParticipantJobData];
+        const endedIds = new Set([participantJobId(ended.batchId, ended.callSid)]);
+        expect(await queues.addInChunks(jobs, { perJob: 2, ended: endedIds })).toBe(4);
+        const added = await queues.queue('default').getJobs(['waiting']);
+        const byId = new Map(added.map((j) => [j.id, j]));
+        const sids = jobs.map((j) => j.callSid);
+        // The first chunk's id names both members; its payload leaves out the one that ended.
+        const firstChunk = byId.get(chunkJobId('batch-1', sids.slice(0, 2)));
+        expect(firstChunk?.name).toBe(CHUNK_JOB_NAME);
+        expect(firstChunk?.data).toMatchObject({ callSids: [sids[1]], batchId: 'batch-1' });
+        expect(membersOf(firstChunk?.data)).toEqual([
+          { jobId: participantJobId('batch-1', sids[1] as string), data: jobs[1] },
+        ]);
+        expect(byId.get(chunkJobId('batch-1', sids.slice(2, 4)))?.data.callSids).toEqual(
+          sids.slice(2, 4),
+        );
+        // A group of one, and another batch, are plain participant jobs.
+        expect(byId.get(participantJobId('batch-1', sids[4] as string))?.data).toEqual(jobs[4]);
+        expect(byId.get(participantJobId('batch-2', sids[5] as string))?.data).toEqual(jobs[5]);
+        // Adding the same again (a fan-out re-run) adds nothing.
+        await queues.addInChunks(jobs, { perJob: 2, ended: endedIds });
+        expect(await queues.queue('default').getJobCountByTypes('waiting')).toBe(4);
+        await expect(queues.addInChunks(jobs, { perJob: 0 })).rejects.toThrow(
+          /`perJob` must be a whole number from 1 to 100/,
+        );
+      } finally {
+        await queues.close();
+      }
+    });
+  });
+
+  it('refuses CONFBULK_UPDATES_PER_JOB outside 1-100, naming it', () => {
+    expect(loadConfig({ CONFBULK_UPDATES_PER_JOB: '20' }).updatesPerJob).toBe(20);
+    for (const bad of ['0', '101', '2.5', 'ten']) {
+      expect(() => loadConfig({ CONFBULK_UPDATES_PER_JOB: bad })).toThrow(
+        `CONFBULK_UPDATES_PER_JOB must be a whole number from 1 to 100; got '${bad}'`,
+      );
+    }
   });
 });

@@ -177,6 +177,15 @@ export async function withStack(
   }
 }
 
+/** POSTs per call SID in the mock's log. */
+export function postsPerCall(mock: MockServer): Map<string, number> {
+  const perCall = new Map<string, number>();
+  for (const r of mock.requestLog()) {
+    if (r.method === 'POST' && r.callSid) perCall.set(r.callSid, (perCall.get(r.callSid) ?? 0) + 1);
+  }
+  return perCall;
+}
+
 /** A call SID that is in no conference. */
 export function strangerCallSid(): string {
   return randomUUID();
