@@ -14,6 +14,8 @@ import type { Batch, WaitOptions } from '../types.js';
 
 /** How long a batch seen once may read as missing before the wait says it is gone. */
 const VANISHED_GRACE_MS = 30_000;
+/** How long a wait holds its first read for the events subscription (then polls alone). */
+const SUBSCRIBE_WAIT_MS = 1000;
 
 export interface BatchWaiterOptions {
   /** Duplicated for the subscription (a subscribed connection can do nothing else). */
@@ -46,11 +48,8 @@ export class BatchWaiter {
   /** Resolves with the ended batch. @throws BatchNotFoundError, BatchWaitTimeoutError, the signal's reason. */
   async wait(id: string, options: WaitOptions = {}): Promise<Batch> {
     const { signal, onProgress, timeoutMs } = options;
-    // Subscribe before the first read, so an end between the two is not missed.
-    await this.#subscribe().catch((err: unknown) =>
-      this.#options.logger.warn({ err }, 'batch events unavailable; polling only'),
-    );
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    await this.#subscribedOrLate(deadline, signal);
     let seen = false;
     for (;;) {
       signal?.throwIfAborted();
@@ -79,6 +78,24 @@ export class BatchWaiter {
       if (!seen || Date.now() >= giveUp) throw new BatchNotFoundError(id);
       await new Promise((resolve) => setTimeout(resolve, this.#options.pollMs ?? 250));
     }
+  }
+
+  /**
+   * Subscribes before the first read, so that an end between the two is not missed; but
+   * waits for the subscription no longer than `SUBSCRIBE_WAIT_MS` (nor past the deadline):
+   * a subscription that does not come (Redis unreachable, a cluster that lost the node the
+   * subscriber was given) leaves the wait to its polls, which see every end anyway.
+   */
+  async #subscribedOrLate(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, Math.min(SUBSCRIBE_WAIT_MS, deadline - Date.now())));
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const subscribed = this.#subscribe().catch((err: unknown) =>
+      this.#options.logger.warn({ err }, 'batch events unavailable; polling only'),
+    );
+    await Promise.race([subscribed, late]).finally(() => clearTimeout(timer));
   }
 
   /** Ends the subscription. Idempotent. */
