@@ -31,6 +31,18 @@ interface Round {
   firstPostMs: number;
   lastPostMs: number;
   rateLimited: number;
+  /** Arrivals at the mock before the first POST (confbulk): its conference and list GETs. */
+  before?: { conferenceGetMs: number; firstListGetMs: number };
+}
+
+/** When the fan-out's conference check and first list page arrived at the mock, from `t0`. */
+function gets(stack: Stack, t0: number, sid: string): Round['before'] {
+  const log = stack.mock.requestLog().filter((e) => e.method === 'GET' && e.t >= t0);
+  const at = (suffix: string): number => (log.find((e) => e.path.endsWith(suffix))?.t ?? NaN) - t0;
+  return {
+    conferenceGetMs: at(`/Conferences/${sid}.json`),
+    firstListGetMs: at(`/Conferences/${sid}/Participants.json`),
+  };
 }
 
 /** POSTs of the log after `since` (wall ms), and how many of them were answered 429. */
@@ -68,6 +80,7 @@ async function confbulkRounds(
         firstPostMs: (times[0] ?? NaN) - t0,
         lastPostMs: (times[times.length - 1] ?? NaN) - t0,
         rateLimited,
+        before: gets(stack, t0, stack.conference.sid),
       });
     }
   } finally {
@@ -143,6 +156,11 @@ export const massMute: Scenario = {
         '429s': r.rateLimited,
       }));
       const [first, second] = ours.rounds as [Round, Round];
+      const ms = (v: number | undefined): string => `${Math.round(v ?? NaN)} ms`;
+      const timeline = ours.rounds.map(
+        (r) =>
+          `${r.batch}: conference GET ${ms(r.before?.conferenceGetMs)}, first page GET ${ms(r.before?.firstListGetMs)}, first POST ${ms(r.firstPostMs)}`,
+      );
       const targets: Target[] = [
         {
           what: 'first batch: producer call to last update',
@@ -184,6 +202,7 @@ export const massMute: Scenario = {
           n > LIMIT.count - n
             ? `The second batch can only use what the first left in the window (${LIMIT.count - n} of ${LIMIT.count}) until the first batch's grants leave it 10 s (+ margin) after they were made, so its last update comes about 10 s after the first batch's.`
             : `Both batches fit in one window (${2 * n} of ${LIMIT.count}): quick sizes do not make the second one wait.`,
+          `Arrivals at the mock from the producer call (confbulk): ${timeline.join('; ')}. The mock answers each after 80 ms +- 10 ms.`,
           `Busiest 10 s window over the baseline's log: ${base.busiest} (BullMQ's limiter counts fixed windows, so a second batch starting in a new one goes over the sliding limit).`,
         ],
         data: {

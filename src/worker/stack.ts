@@ -1,7 +1,8 @@
 /**
  * Everything a worker runs, wired together: API clients, participant queues, the batch
  * parts (src/worker/parts.ts: fan-out, schedules, webhooks, latest-intent-wins hooks) and
- * the worker runtime. `confbulk worker` (src/worker/process.ts) adds the process concerns
+ * the worker runtime; then each space's updates queue and API connection are opened
+ * (warm-up.ts) before the stack counts as started. `confbulk worker` (src/worker/process.ts) adds the process concerns
  * around it (signals, metrics listener, progress line); the demo and tests run it in
  * process.
  */
@@ -20,6 +21,7 @@ import {
   type WorkerRuntime,
 } from './runtime.js';
 import { closeAll } from './shutdown.js';
+import { warmUp } from './warm-up.js';
 
 export interface WorkerStackOptions {
   config: ConfbulkConfig;
@@ -98,6 +100,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       ...(options.redisHealth && { redisHealth: options.redisHealth }),
     });
     acquired.push(['worker runtime', (timeoutMs) => runtime.close(timeoutMs)]);
+    await warmUp({ spaces: [...config.spaces.keys()], queues, clients, logger });
     let closing: Promise<void> | undefined;
     return {
       runtime,
