@@ -131,10 +131,18 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
   private wake: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Changes heard on pub/sub so far. A read sent before a change was heard and answered
+   * after it may predate the change (a poll that read `paused` just before a resume): its
+   * state is not applied, the change heard is newer.
+   */
+  private heard = 0;
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel !== this.store.channel || this.closed) return;
     try {
-      this.learn(toState(message), {});
+      const state = toState(message);
+      this.heard += 1;
+      this.learn(state, {});
     } catch {
       this.log.warn({ message }, 'ignoring an unexpected circuit message');
     }
@@ -272,9 +280,10 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
         let waitMs = this.o.pollMs;
         if (!this.probeToken) {
           const token = randomUUID();
+          const heard = this.heard;
           const r = await this.track(this.store.claim(token));
           if (r.transitioned) this.log.debug('circuit half-open: probing the API');
-          this.learn(r.state, {});
+          if (r.transitioned || heard === this.heard) this.learn(r.state, {});
           if (r.outcome === 'closed') return this.waiters.resolveAll({ probe: false });
           if (r.outcome === 'probe') {
             await this.handOverProbe(token);
@@ -340,7 +349,9 @@ class RedisCircuitBreaker extends EventEmitter implements CircuitBreaker {
 
   private async poll(): Promise<void> {
     try {
-      this.apply(await this.track(this.store.read()));
+      const heard = this.heard;
+      const snapshot = await this.track(this.store.read());
+      if (heard === this.heard) this.apply(snapshot);
     } catch (err) {
       if (!this.closed) this.log.warn({ err }, 'reading the circuit state failed');
     }
