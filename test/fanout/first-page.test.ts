@@ -101,7 +101,7 @@ describe('fan-out: the first page', () => {
     await withScene(
       async (scene) => {
         const { mock, account, confbulk } = scene as Required<Scene>;
-        // Pages of 50 (the first), 1000 and 150.
+        // Pages of 20 (the first), 1000 and 180.
         const conference = mock.createConference(account.accountSid, { participants: 1200 });
         const met: Record<string, boolean> = {};
         await withRecordedFanout(
@@ -119,7 +119,7 @@ describe('fan-out: the first page', () => {
             // The second page waits until the first page's participants are queued.
             beforePage: async (n) => {
               if (n === 2)
-                met.firstPageQueued = await until(async () => (await queued(updates)) >= 50);
+                met.firstPageQueued = await until(async () => (await queued(updates)) >= 20);
             },
           }),
           async (fanout, updates, events) => {
@@ -142,7 +142,7 @@ describe('fan-out: the first page', () => {
             const lists = mock
               .requestLog()
               .filter((e) => e.method === 'GET' && e.path.endsWith('/Participants.json'));
-            expect(lists.map((e) => e.params?.PageSize)).toEqual(['50', '1000', '1000']);
+            expect(lists.map((e) => e.params?.PageSize)).toEqual(['20', '1000', '1000']);
           },
         );
       },
