@@ -14,6 +14,12 @@ import type {
 export interface RequestOptions {
   /** Aborts the request (shutdown). */
   signal?: AbortSignal;
+  /**
+   * Told once, synchronously, when the request was handed whole to its connection (its
+   * bytes written to the socket); never for a request that did not leave, whose failure
+   * then says `reachedServer: false`. A client that cannot tell never calls it. Must not throw.
+   */
+  onWritten?: () => void;
 }
 
 export interface ListParticipantsOptions extends RequestOptions {

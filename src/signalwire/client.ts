@@ -102,6 +102,7 @@ class SignalWireClient implements ParticipantsApi {
       path: `${this.#participantPath(conferenceSid, callSid)}.json`,
       form: encodeUpdateParams(params),
       signal: options.signal,
+      onWritten: options.onWritten,
     };
     return this.#participant(exchange);
   }
@@ -124,7 +125,8 @@ class SignalWireClient implements ParticipantsApi {
     options: RequestOptions = {},
   ): Promise<{ meta: ResponseMeta }> {
     const path = `${this.#participantPath(conferenceSid, callSid)}.json`;
-    const { meta } = await this.#transport.send({ method: 'DELETE', path, signal: options.signal });
+    const { signal, onWritten } = options;
+    const { meta } = await this.#transport.send({ method: 'DELETE', path, signal, onWritten });
     return { meta };
   }
 

@@ -70,7 +70,7 @@ export interface NetworkErrorContext {
   rateLimit?: RateLimitInfo;
   /** The caller's signal had fired: the failure is the abort, whatever undici reports. */
   aborted?: boolean;
-  /** The request was refused before it was handed to the connection pool. */
+  /** The request never left: refused before the pool, or never written to a connection. */
   notSent?: boolean;
 }
 

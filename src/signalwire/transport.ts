@@ -16,6 +16,7 @@ import {
 } from './failures.js';
 import { parseRateLimitHeaders } from './rate-limit-headers.js';
 import type { ResponseMeta } from './types.js';
+import { WriteWatchingDispatcher, type WriteWatch } from './write-signal.js';
 
 /** Most of an error body kept for parsing; SignalWire's are a few hundred bytes, proxies' HTML pages a few KiB. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
@@ -40,6 +41,8 @@ export interface Exchange extends RequestIdentity {
   /** `application/x-www-form-urlencoded` body. */
   form?: string;
   signal?: AbortSignal;
+  /** Told once, synchronously, when the request was written to its connection (write-signal.ts). Must not throw. */
+  onWritten?: () => void;
 }
 
 export interface Answer {
@@ -68,6 +71,7 @@ async function readPartial(body: Dispatcher.ResponseData['body'], limit: number)
 
 export class HttpTransport {
   readonly #pool: Pool;
+  readonly #dispatcher: WriteWatchingDispatcher;
   readonly #setup: TransportSetup;
   #closing: Promise<void> | undefined;
 
@@ -79,6 +83,7 @@ export class HttpTransport {
       headersTimeout: setup.requestTimeoutMs,
       bodyTimeout: setup.requestTimeoutMs,
     });
+    this.#dispatcher = new WriteWatchingDispatcher(this.#pool);
   }
 
   /**
@@ -91,18 +96,32 @@ export class HttpTransport {
     const refusal = this.#refusal(exchange);
     if (refusal) throw networkError(exchange, refusal, redact, { notSent: true });
     let response: Dispatcher.ResponseData;
+    const options = this.#options(exchange);
+    let written = false;
+    const watch: WriteWatch = {
+      watched: false,
+      onWritten: () => {
+        written = true;
+        exchange.onWritten?.();
+      },
+    };
+    this.#dispatcher.watch(options, watch);
     try {
-      response = await this.#pool.request(this.#options(exchange));
+      response = await this.#dispatcher.request(options);
     } catch (err) {
       this.#log(exchange, started, undefined, err);
-      throw networkError(exchange, err, redact, { aborted: exchange.signal?.aborted });
+      // Watched and never written: it never left, whatever the error says.
+      throw networkError(exchange, err, redact, {
+        aborted: exchange.signal?.aborted,
+        notSent: watch.watched && !written,
+      });
     }
     return this.#read(exchange, response, started);
   }
 
   /** Closes pooled connections after in-flight requests end. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.close();
+    this.#closing ??= this.#dispatcher.close();
     return this.#closing;
   }
 

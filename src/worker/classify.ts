@@ -78,6 +78,15 @@ export function mayHaveApplied(error: unknown): boolean {
   return decision.action === 'unexpected';
 }
 
+/**
+ * A request that provably never left: no answer, and refused before the connection or
+ * never written to one (`reachedServer === false`). Its rate-limit permit goes back. A 429
+ * is no such failure: it arrived, and the API may have counted it.
+ */
+export function neverLeft(error: unknown): boolean {
+  return isSignalWireError(error) && error.status === undefined && error.reachedServer === false;
+}
+
 /** `2xx`, `4xx`, `5xx`, or `network` when no answer came: the `status_class` label. */
 export function statusClass(status: number | undefined): string {
   if (status === undefined || status === 0) return 'network';

@@ -31,7 +31,7 @@ import type { Metrics } from '../metrics.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
 import type { LeaverCheckOptions } from '../signalwire/leaver-check.js';
 import type { UpdateParticipantParams } from '../signalwire/types.js';
-import { decideFailure, isQuickRetryable, mayHaveApplied } from './classify.js';
+import { decideFailure, isQuickRetryable, mayHaveApplied, neverLeft } from './classify.js';
 import type { PipelineCircuit, PipelineLimiter } from './gate.js';
 import { Gate, ShutdownPark } from './gate.js';
 import { AnswerHandler, type Answer } from './pipeline-answers.js';
@@ -292,17 +292,21 @@ export class ParticipantPipeline {
       }
       const started = performance.now();
       run.requests++;
+      const permit = permission.permit;
       let answer: Answer;
       try {
-        answer = await this.#request(run.data, run.params);
+        // The limiter times the round trip from the request's write to the connection.
+        answer = await this.#request(run.data, run.params, permit && (() => permit.sent()));
       } catch (err) {
-        // A failure is no earlier than the request's arrival, if it arrived at all.
-        permission.permit?.answered();
+        // Never left: its permit goes back. Else the failure, as an answer would, bounds
+        // when it arrived.
+        if (neverLeft(err)) permit?.giveBack();
+        else permit?.answered();
         if (ticket && !mayHaveApplied(err)) await this.#o.sendRecords.giveBack(ticket);
         if (!(await this.#answers.absorb(run, err, started))) throw err;
         continue;
       }
-      permission.permit?.answered();
+      permit?.answered();
       if (ticket) run.sent = ticket;
       const { meta } = answer;
       this.#answers.answered(meta.status, 'succeeded', started);
@@ -330,11 +334,15 @@ export class ParticipantPipeline {
     return taken.ticket;
   }
 
-  #request(data: ParticipantJobData, params: UpdateParticipantParams): Promise<Answer> {
+  #request(
+    data: ParticipantJobData,
+    params: UpdateParticipantParams,
+    onWritten: (() => void) | undefined,
+  ): Promise<Answer> {
     const { client } = this.#o;
     return data.op === 'remove'
-      ? client.removeParticipant(data.conferenceSid, data.callSid)
-      : client.updateParticipant(data.conferenceSid, data.callSid, params);
+      ? client.removeParticipant(data.conferenceSid, data.callSid, { onWritten })
+      : client.updateParticipant(data.conferenceSid, data.callSid, params, { onWritten });
   }
 
   /** Hands a job that was still waiting at shutdown back to the queue, consuming no attempt. */

@@ -26,14 +26,25 @@
  *   grant was counted at, and a server counting arrivals sees a window hold at most
  *   `count` requests as long as delivery varies by no more than the margin's remaining
  *   share. The margin is a time (25 ms by default), not a fraction of the rate.
- * - Counted until known to have arrived: a request occupies its windows from its grant
- *   until its answer + duration + margin. Its arrival at the server is no later than its
- *   answer (or a failure proving it left: the failure time is used), the only bound that
- *   always holds (fresh connections at a first burst, a descheduled worker: 100-300 ms).
- *   The pipeline calls `permit.answered()`; when the answer may be later than the grant's
- *   stamp + the base margin, the request moves from its grant's entry to Redis `TIME` in
- *   every window (restamp script, batched for RESTAMP_BATCH_MS, no capacity check).
- *   Answers within the margin move nothing, so prompt answers cost no throughput.
+ * - Counted until it may have arrived: a request occupies its windows from its grant until
+ *   the latest time it may have reached the server + duration + margin. That is its answer
+ *   minus the space's fastest round trip seen lately (FastestTrip), each round trip timed
+ *   from the request's write to its connection (`permit.sent()`, undici's own signal:
+ *   src/signalwire/write-signal.ts) to its answer (`permit.answered()`). The fastest round
+ *   trip is what every request's latency has in common (transit both ways, the server's
+ *   least processing time; a constant transit shifts every request alike and changes no
+ *   window's count); what a round trip takes beyond it may have been spent before the
+ *   server counted the request, and a late write (a first connection, a starved event
+ *   loop, undici's queue) makes its answer that much later too. The write alone is not
+ *   enough: servers take requests in late (a burst on fresh connections, the kernel
+ *   having accepted them before the server; a busy server), measured up to 87 ms after the
+ *   write at the mock (docs/design.md). When that time may be later than the grant's stamp
+ *   + the base margin, the request moves there in every window (restamp script, batched
+ *   for RESTAMP_BATCH_MS, no capacity check); otherwise nothing moves, so an API that
+ *   answers after a steady latency costs no throughput, only its latency's variation does.
+ *   Where the write moment is unknown (a client that does not report it), or the fastest
+ *   round trip is not trusted yet (its first second), the answer itself is the bound. A
+ *   request that never left (refused, never written) gives its permit back.
  * - A margin that learns: a 429 starting a new episode while every window's own count over
  *   its duration is within its count means the server counted differently from us
  *   (delivery jitter beyond the margin, another client of the account): the space's margin
@@ -58,6 +69,7 @@ import {
   type RateLimiterOptions,
   type ResolvedRateLimiterOptions,
 } from './rate-limiter/options.js';
+import { FastestTrip } from './rate-limiter/fastest-trip.js';
 import { PermitPool } from './rate-limiter/permit-pool.js';
 import { RedisClock } from './rate-limiter/redis-clock.js';
 import { ServerHeaders } from './rate-limiter/server-headers.js';
@@ -76,8 +88,14 @@ export interface RateLimiterStats {
   dropped: number;
   /** Of those, permits given back to the windows (they never started). */
   returned: number;
-  /** Answered requests moved from their grant's time to their answer's in the windows. */
+  /** Requests moved in the windows from their grant's time to a later arrival bound. */
   restamped: number;
+  /** Permits whose request was reported written (`sent()`). */
+  sent: number;
+  /** Permits answered without a write moment (their answer is their arrival bound). */
+  answeredUnsent: number;
+  /** Fastest round trip from write to answer seen lately (ms), 0 before the first. */
+  fastestTripMs: number;
   /** Reservations (Redis round trips for permits). */
   reserveCalls: number;
   /** Redis calls of any kind made by this limiter. */
@@ -95,11 +113,20 @@ export interface RateLimiterStats {
 export interface Permit {
   /** Ms the caller waited for it. */
   waitedMs: number;
+  /** The request will not go out (or provably never left): its permit returns to the windows. */
   giveBack(): void;
   /**
-   * The request was sent and its answer (or a failure proving it left: timeout, reset)
-   * is back. It reached the server no later than now; when now may be past its grant's
-   * stamp + the base margin, it moves in the windows to now. At most once, after sending.
+   * The request was handed whole to its connection now (written to the socket). Its answer
+   * then tells how long it may have taken to reach the server: `answered()`. At most once;
+   * giveBack does nothing after it.
+   */
+  sent(): void;
+  /**
+   * The request's answer (or a failure proving it left: timeout, reset) is back. It reached
+   * the server no later than now minus the space's fastest round trip from write to answer
+   * (now itself where its write moment is unknown: a client that does not report it);
+   * when that may be past its grant's stamp + the base margin, it moves in the windows to
+   * that time. At most once, after sending.
    */
   answered(): void;
 }
@@ -134,8 +161,12 @@ export interface RateLimiter {
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
-/** Answered requests are collected this long (ms) before they move in the windows. */
+/** Late requests are collected this long (ms) before they move in the windows. */
 const RESTAMP_BATCH_MS = 2;
+/** The fastest round trip is the minimum over one to two spans of this (ms). */
+const TRIP_SPAN_MS = 10_000;
+/** ... and trusted from this long (ms) after its first sample (fastest-trip.ts). */
+const TRIP_WARM_UP_MS = 1000;
 
 class RedisRateLimiter implements RateLimiter {
   readonly space: string;
@@ -156,8 +187,9 @@ class RedisRateLimiter implements RateLimiter {
   private closed = false;
   /** Permits to give back, by the Redis time they were granted at. */
   private readonly returns = new Map<number, number>();
-  /** Answered requests to move to now in the windows, by the Redis time of their grant. */
-  private readonly restamps = new Map<number, number>();
+  /** Late requests to move in the windows: [grant's Redis time, time to move to, count]. */
+  private readonly restamps = new Map<string, [number, number, number]>();
+  private readonly trips = new FastestTrip(TRIP_SPAN_MS, TRIP_WARM_UP_MS);
   private restampTimer: NodeJS.Timeout | undefined;
   /** Successes not reported to Redis yet. */
   private successes = 0;
@@ -166,6 +198,8 @@ class RedisRateLimiter implements RateLimiter {
     reserved: 0,
     returned: 0,
     restamped: 0,
+    sent: 0,
+    answeredUnsent: 0,
     reserveCalls: 0,
     redisCalls: 0,
   };
@@ -255,6 +289,7 @@ class RedisRateLimiter implements RateLimiter {
   stats(): RateLimiterStats {
     return {
       ...this.counts,
+      fastestTripMs: this.trips.get(performance.now()),
       dropped: this.pool.dropped,
       waiting: this.waiters.size,
       rateFactor: this.seen.factor,
@@ -297,21 +332,45 @@ class RedisRateLimiter implements RateLimiter {
     this.counts.granted += 1;
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
     let done = false;
+    let writtenAt: number | undefined;
     return {
       waitedMs,
       giveBack: () => {
-        if (done || this.closed) return;
+        if (done || writtenAt !== undefined || this.closed) return;
         done = true;
         this.counts.granted -= 1;
         this.giveBack(at, 1);
       },
+      sent: () => {
+        if (done || writtenAt !== undefined) return;
+        writtenAt = performance.now();
+        this.counts.sent += 1;
+      },
       answered: () => {
         if (done || this.closed) return;
         done = true;
-        // Within the base margin of its stamp the windows already cover its arrival.
-        if (this.clock.toRedisNotAfter(performance.now()) > at + this.o.jitterMs) this.restamp(at);
+        this.arrivedBy(at, writtenAt);
       },
     };
+  }
+
+  /**
+   * A request of the grant stamped `at` was answered now, after being written at local
+   * time `writtenAt` (undefined: unknown). It reached the server no later than now minus
+   * the fastest round trip (which this one joins); within the base margin of its stamp the
+   * windows already cover that, later it moves there.
+   */
+  private arrivedBy(at: number, writtenAt: number | undefined): void {
+    const now = performance.now();
+    let by = now;
+    if (writtenAt === undefined) {
+      this.counts.answeredUnsent += 1;
+    } else {
+      this.trips.add(now - writtenAt, now);
+      by = now - this.trips.get(now);
+    }
+    const to = this.clock.toRedisNotAfter(by);
+    if (to > at + this.o.jitterMs) this.restamp(at, to);
   }
 
   /** One reservation at a time, for the waiters the held permits do not cover. */
@@ -399,11 +458,14 @@ class RedisRateLimiter implements RateLimiter {
   }
 
   /**
-   * Answered requests of the next few ms go in one call: at most RESTAMP_BATCH_MS more in
-   * the windows than their answers needed.
+   * Late requests of the next few ms go in one call: at most RESTAMP_BATCH_MS later than
+   * needed for the ones that could only be moved to the script's now.
    */
-  private restamp(at: number): void {
-    this.restamps.set(at, (this.restamps.get(at) ?? 0) + 1);
+  private restamp(at: number, to: number): void {
+    const key = `${at} ${Math.ceil(to)}`;
+    const move = this.restamps.get(key);
+    if (move) move[2] += 1;
+    else this.restamps.set(key, [at, Math.ceil(to), 1]);
     this.restampTimer ??= setTimeout(() => this.flushRestamps(), RESTAMP_BATCH_MS);
   }
 
@@ -411,9 +473,9 @@ class RedisRateLimiter implements RateLimiter {
     clearTimeout(this.restampTimer);
     this.restampTimer = undefined;
     if (this.restamps.size === 0) return;
-    const grants = [...this.restamps];
+    const moves = [...this.restamps.values()];
     this.restamps.clear();
-    void this.call(this.store.restamp(grants)).then((moved) => {
+    void this.call(this.store.restamp(moves)).then((moved) => {
       this.counts.restamped += moved ?? 0;
     });
   }

@@ -5,9 +5,13 @@ import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
 import {
   createRateLimiter,
   RateLimiterClosedError,
+  type Permit,
   type RateLimiter,
   type RateLimiterOptions,
 } from '../../src/worker/rate-limiter.js';
+import { mockSpaceProfile, startMock } from '../../src/mock/index.js';
+import { createSignalWireClient } from '../../src/signalwire/client.js';
+import { isSignalWireError } from '../../src/signalwire/errors.js';
 import { testRedis, withRedis } from '../helpers/redis.js';
 
 type Extra = Partial<Omit<RateLimiterOptions, 'redis' | 'prefix' | 'space'>> & {
@@ -174,7 +178,87 @@ describe('RateLimiter', () => {
     });
   });
 
-  it('counts a request answered late from its answer: it may have reached the server that late', async () => {
+  it('counts a request from its write, plus what its round trip took beyond the fastest: written late it moves, answered late after a prompt write it does not', async () => {
+    const limit = { count: 10, durationMs: 1000 };
+    // The mock answers 150 ms after it took a request in; one connection, so a second
+    // request waits in undici's queue until the first is answered.
+    const mock = await startMock({ rateLimit: null, faults: { latencyMs: 150 } });
+    const account = mock.createAccount();
+    const { sid, callSids } = mock.createConference(account.accountSid, { participants: 5 });
+    const profile = mockSpaceProfile(mock, account, 'acme');
+    const client = createSignalWireClient(profile, { connections: 1 });
+    try {
+      await client.getConference(sid); // the connection is open before any grant
+      await withLimiters([{ limits: [limit], jitterMs: 25 }], async ([l], redis, prefix) => {
+        const update = (callSid: string, p: Permit) =>
+          client
+            .updateParticipant(sid, callSid, { Muted: true }, { onWritten: () => p.sent() })
+            .then(() => p.answered());
+        // A first round trip, trusted as the fastest only a second later (fastest-trip.ts):
+        // until then the answer is the bound, so this one moves to its answer. It has left
+        // the window (1 s + 25 ms after that) before the requests below are granted.
+        await update(callSids[4]!, await l!.take());
+        await sleep(1100);
+        expect(l!.stats().restamped).toBe(1);
+        const permits = await Promise.all(Array.from({ length: 4 }, () => l!.take()));
+        const [prompt, queued, starved, slow] = permits as [Permit, Permit, Permit, Permit];
+        const grantedAt = performance.now();
+        const first = update(callSids[0]!, prompt);
+        const second = update(callSids[1]!, queued);
+        await new Promise((r) => setImmediate(r)); // undici writes the first
+        // A starved event loop: the third request is handed to the client 100 ms late.
+        const until = performance.now() + 100;
+        while (performance.now() < until);
+        const third = update(callSids[2]!, starved);
+        await first;
+        // Answered 150 ms after its grant, but written at once: it stays at its grant.
+        expect(performance.now() - grantedAt).toBeGreaterThanOrEqual(140);
+        await Promise.all([second, third]);
+        // Written at once, but its round trip 200 ms longer than the fastest (150 ms): the
+        // server may have taken it in that late (here it answered later instead).
+        mock.setFaults({ latencyMs: 350 });
+        await update(callSids[3]!, slow);
+        const stats = l!.stats();
+        expect([stats.sent, stats.answeredUnsent]).toEqual([5, 0]);
+        expect(stats.fastestTripMs).toBeGreaterThanOrEqual(145);
+        await until0(async () => l!.stats().restamped === 4);
+        const keys = limiterKeys(prefix, 'acme', [limit]);
+        const entries = (await redis.lrange(keys.windows[0]!, 0, -1)).map((e) => e.split(' '));
+        expect(Number(await redis.hget(keys.state, 'n:1000'))).toBe(4);
+        const [grant, ...moved] = entries.map(([at, c]) => [Number(at), Number(c)] as const);
+        expect(grant![1]).toBe(1);
+        expect(moved.reduce((sum, [, c]) => sum + c, 0)).toBe(3);
+        // Each moved at least its write's delay (150 ms queued, 100 ms starved and then
+        // queued behind the second) or its extra round trip (200 ms).
+        expect(moved.map(([at]) => at - grant![0] >= 95)).toEqual([true, true, true]);
+        expect(moved.at(-1)![0] - grant![0]).toBeGreaterThanOrEqual(195);
+      });
+      // A request that never left (connection refused: a fresh client, the mock stopped) is
+      // never reported written, and its failure says so: the pipeline gives its permit back.
+      await mock.stop();
+      const refusedClient = createSignalWireClient(profile);
+      let written = false;
+      const refused = await refusedClient
+        .updateParticipant(
+          sid,
+          callSids[0]!,
+          { Muted: true },
+          { onWritten: () => (written = true) },
+        )
+        .catch((e: unknown) => e)
+        .finally(() => refusedClient.close());
+      expect(isSignalWireError(refused) && [refused.networkCode, refused.reachedServer]).toEqual([
+        'ECONNREFUSED',
+        false,
+      ]);
+      expect(written).toBe(false);
+    } finally {
+      await client.close();
+      await mock.stop();
+    }
+  });
+
+  it('counts a request answered late from its answer where no write moment is known', async () => {
     const limit = { count: 10, durationMs: 1000 };
     await withLimiters([{ limits: [limit], jitterMs: 25 }], async ([l], redis, prefix) => {
       const permits = await Promise.all(Array.from({ length: 10 }, () => l!.take()));
@@ -188,9 +272,11 @@ describe('RateLimiter', () => {
       const entries = (await redis.lrange(keys.windows[0]!, 0, -1)).map((e) => e.split(' '));
       expect(entries.reduce((sum, [, c]) => sum + Number(c), 0)).toBe(10);
       expect(Number(await redis.hget(keys.state, 'n:1000'))).toBe(10);
-      const [first, last] = [entries[0]!, entries.at(-1)!];
-      expect(Number(last[0]) - Number(first[0])).toBeGreaterThanOrEqual(140);
-      expect(Number(last[1])).toBe(5);
+      // Each moved to its own answer: in one entry, or two when they straddle a bucket.
+      const [first, ...moved] = entries.map(([at, c]) => [Number(at), Number(c)] as const);
+      expect(first![1]).toBe(5);
+      expect(moved.reduce((sum, [, c]) => sum + c, 0)).toBe(5);
+      for (const [at] of moved) expect(at - first![0]).toBeGreaterThanOrEqual(140);
       // The first five leave after one window + margin; the moved ones only after theirs.
       const next = await Promise.all(Array.from({ length: 5 }, () => l!.acquire()));
       expect(next).toHaveLength(5);

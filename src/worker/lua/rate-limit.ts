@@ -58,7 +58,8 @@ end
 -- outlives the list (a list expires one window + 1 s after its last grant, the hash an hour
 -- later), so an empty list counts 0 whatever the hash says: a script that added to the
 -- list on top of a stale total would hold the window full for as long as the list never
--- empties again. A total missing from the hash is summed from the list.
+-- empties again. A total missing from the hash is summed from the list. Read it before
+-- changing the list.
 local function running(w)
   local len = redis.call('LLEN', w.key)
   if len == 0 then return 0, 0 end
@@ -98,6 +99,78 @@ local function oldest(w, before, need)
     if need and sum >= need then return sum, at end
     i = i + 1
   end
+end
+-- Records k permits of window w at now: merged into the newest entry when it is of now's
+-- bucket (fixed boundaries: a chain of close grants never spans more than one), else a
+-- new entry. The running total is the caller's.
+local function append(w, k)
+  local tail = redis.call('LINDEX', w.key, -1)
+  local at, c = nil, 0
+  if tail then at, c = entry(tail) end
+  if at and math.floor(at / w.bucket) == math.floor(now / w.bucket) then
+    redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + k))
+  else
+    redis.call('RPUSH', w.key, ms(now) .. ' ' .. k)
+  end
+end
+`;
+
+/**
+ * Shared by return and restamp: takes permits of a grant out of a window, where the
+ * grant's entry still is. Appended after PROLOGUE.
+ */
+const RELEASE = `
+-- Takes k permits granted at 'at' out of window w: from the entry of at's bucket stamped
+-- at or after at (merging moves a stamp forward, and only within its bucket, so that entry
+-- holds them), found walking back from the newest entry. An emptied entry is removed.
+-- Returns the permits taken: 0 when that entry has already left the window.
+local function takeOut(w, at, k)
+  local b = math.floor(at / w.bucket)
+  local i = redis.call('LLEN', w.key) - 1
+  while i >= 0 do
+    local t, c = entry(redis.call('LINDEX', w.key, i))
+    if t < at - 0.0001 then return 0 end
+    if math.floor(t / w.bucket) == b then
+      local n = math.min(k, c)
+      if n == c then
+        redis.call('LSET', w.key, i, '__gone__')
+        redis.call('LREM', w.key, -1, '__gone__')
+      else
+        redis.call('LSET', w.key, i, ms(t) .. ' ' .. (c - n))
+      end
+      return n
+    end
+    i = i - 1
+  end
+  return 0
+end
+-- Records k permits of window w at time 'to' in its place, entries staying in time order:
+-- merged into the entry of to's bucket when there is one (its stamp moves forward to 'to'
+-- at most, never back), else a new entry. Returns k, or 0 when 'to' is at or before
+-- 'horizon' (it has already left the window).
+local function place(w, to, k, horizon)
+  if to <= horizon then return 0 end
+  local b = math.floor(to / w.bucket)
+  local len = redis.call('LLEN', w.key)
+  local fresh = ms(to) .. ' ' .. k
+  for i = len - 1, 0, -1 do
+    local e = redis.call('LINDEX', w.key, i)
+    local t, c = entry(e)
+    if math.floor(t / w.bucket) == b then
+      redis.call('LSET', w.key, i, ms(math.max(t, to)) .. ' ' .. (c + k))
+      return k
+    end
+    if t < to then
+      if i == len - 1 then
+        redis.call('RPUSH', w.key, fresh)
+      else
+        redis.call('LINSERT', w.key, 'AFTER', e, fresh)
+      end
+      return k
+    end
+  end
+  redis.call('LPUSH', w.key, fresh)
+  return k
 end
 `;
 
@@ -158,15 +231,7 @@ end
 if now < paused then granted = 0 end
 if granted > 0 then
   for _, w in ipairs(windows) do
-    local tail = redis.call('LINDEX', w.key, -1)
-    local at, c = nil, 0
-    if tail then at, c = entry(tail) end
-    -- Same bucket (fixed boundaries): a chain of close grants never spans more than one.
-    if at and math.floor(at / w.bucket) == math.floor(now / w.bucket) then
-      redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + granted))
-    else
-      redis.call('RPUSH', w.key, ms(now) .. ' ' .. granted)
-    end
+    append(w, granted)
     w.total = w.total + granted
     redis.call('HSET', state, w.field, w.total)
     redis.call('PEXPIRE', w.key, math.ceil(w.width + 1000))
@@ -264,8 +329,8 @@ return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), t
 /**
  * return: gives back permits granted at `at` that this process never used (its reply came
  * too late to use them within the lateness bound, or nobody was waiting any more). They
- * never started, so they leave every window's count: from the oldest entry stamped at or
- * after `at` (merging only ever moves an entry's stamp forward, so that entry holds them).
+ * never started, so they leave every window's count, from their grant's entry (RELEASE's
+ * takeOut; nothing when that entry has already left the window).
  *
  * KEYS[1] state hash; KEYS[2..1+W] window lists
  * ARGV[1] Redis time the permits were granted at (as the reserve script returned it)
@@ -275,33 +340,15 @@ return { ms(paused), ms(now), string.format('%.6f', factor), tostring(streak), t
  */
 export const returnScript = new LuaScript(
   'ratelimit-return',
-  `${PROLOGUE}
+  `${PROLOGUE}${RELEASE}
 local at = tonumber(ARGV[1])
 local k = tonumber(ARGV[2])
-local windows = windowsFrom(3)
 local back = 0
-for _, w in ipairs(windows) do
-  local total, len = running(w)
-  local i = len - 1
-  local found = nil
-  while i >= 0 do
-    local t, c = entry(redis.call('LINDEX', w.key, i))
-    if t < at - 0.0001 then break end
-    found = i
-    i = i - 1
-  end
-  if found then
-    local t, c = entry(redis.call('LINDEX', w.key, found))
-    local n = math.min(k, c)
-    if n == c then
-      redis.call('LSET', w.key, found, '__gone__')
-      redis.call('LREM', w.key, 1, '__gone__')
-    else
-      redis.call('LSET', w.key, found, ms(t) .. ' ' .. (c - n))
-    end
-    redis.call('HSET', state, w.field, math.max(0, total - n))
-    back = math.max(back, n)
-  end
+for _, w in ipairs(windowsFrom(3)) do
+  local total = running(w)
+  local n = takeOut(w, at, k)
+  if n > 0 then redis.call('HSET', state, w.field, math.max(0, total - n)) end
+  back = math.max(back, n)
 end
 return back
 `,
@@ -348,72 +395,38 @@ return { ms(paused), ms(now) }
 );
 
 /**
- * restamp: requests whose answer (or failure) came back later than their grant's stamp
- * plus the base margin may have reached the server that late, so they move in every
- * window from their grant's entry to now (Redis `TIME`, at or after their answers): a
- * request occupies its windows from its grant until its answer + duration + margin.
- * Accounting, not a grant: no capacity check. A grant's permits sit in the entry of its
- * bucket (merging moves a stamp forward within its bucket only); an entry already trimmed
- * (the answer came after the whole window) is not decremented, the count is added anyway.
+ * restamp: requests that may have reached the server later than their grant's stamp plus
+ * the base margin move in every window from their grant's entry to the latest time they
+ * may have arrived by (their answer minus the fastest round trip, or their answer: see
+ * src/worker/rate-limiter.ts), at most now (Redis `TIME`). Accounting, not a grant: no
+ * capacity check. A grant's entry already trimmed (the move came after the whole window)
+ * is not decremented (RELEASE's takeOut finds nothing); the request is still placed at its
+ * time unless that has left the window too.
  *
  * KEYS[1] state hash; KEYS[2..1+W] window lists
  * ARGV[1] W, then count, duration (ms), bucket (ms) per window
- * ARGV[2+3W] P, then per grant its Redis time (as reserve returned it) and how many moved
- * Returns the permits moved.
+ * ARGV[2+3W] P, then per move the grant's Redis time (as reserve returned it), the Redis
+ *   time to move to, and how many permits
+ * Returns the permits moved (placed in the first window).
  */
 export const restampScript = new LuaScript(
   'ratelimit-restamp',
-  `${PROLOGUE}
+  `${PROLOGUE}${RELEASE}
 local windows = windowsFrom(1)
 local margin = tonumber(redis.call('HGET', state, 'margin')) or 0
 local p0 = 2 + 3 * #windows
-local grants = {}
 local moved = 0
-for i = 1, tonumber(ARGV[p0]) do
-  local at, k = tonumber(ARGV[p0 + 2 * i - 1]), tonumber(ARGV[p0 + 2 * i])
-  grants[i] = { at = at, k = k }
-  moved = moved + k
-end
-for _, w in ipairs(windows) do
+for wi, w in ipairs(windows) do
   local total = running(w)
-  local list = redis.call('LRANGE', w.key, 0, -1)
-  local times, counts = {}, {}
-  for j, e in ipairs(list) do times[j], counts[j] = entry(e) end
-  local changed = {}
-  local removed = 0
-  for _, g in ipairs(grants) do
-    local b = math.floor(g.at / w.bucket)
-    for j = #list, 1, -1 do
-      local t = times[j]
-      if t < g.at - 0.0001 then break end
-      if counts[j] > 0 and math.floor(t / w.bucket) == b then
-        local n = math.min(g.k, counts[j])
-        counts[j] = counts[j] - n
-        changed[j] = true
-        removed = removed + n
-        break
-      end
-    end
+  local removed, placed = 0, 0
+  for i = 1, tonumber(ARGV[p0]) do
+    local a = p0 + 3 * (i - 1)
+    local at, to, k = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+    removed = removed + takeOut(w, at, k)
+    placed = placed + place(w, math.max(at, math.min(to, now)), k, now - w.duration - margin)
   end
-  local gone = false
-  for j in pairs(changed) do
-    if counts[j] == 0 then
-      redis.call('LSET', w.key, j - 1, '__gone__')
-      gone = true
-    else
-      redis.call('LSET', w.key, j - 1, ms(times[j]) .. ' ' .. counts[j])
-    end
-  end
-  if gone then redis.call('LREM', w.key, 0, '__gone__') end
-  local tail = redis.call('LINDEX', w.key, -1)
-  local at, c = nil, 0
-  if tail then at, c = entry(tail) end
-  if at and math.floor(at / w.bucket) == math.floor(now / w.bucket) then
-    redis.call('LSET', w.key, -1, ms(math.max(now, at)) .. ' ' .. (c + moved))
-  else
-    redis.call('RPUSH', w.key, ms(now) .. ' ' .. moved)
-  end
-  redis.call('HSET', state, w.field, math.max(0, total - removed) + moved)
+  redis.call('HSET', state, w.field, math.max(0, total - removed) + placed)
+  if wi == 1 then moved = placed end
   local keep = math.ceil(w.duration + margin + 1000)
   if redis.call('PTTL', w.key) < keep then redis.call('PEXPIRE', w.key, keep) end
 end

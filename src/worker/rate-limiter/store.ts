@@ -103,14 +103,14 @@ export class RateLimitStore {
   }
 
   /**
-   * Moves answered requests, `[grant time, count]` pairs, from their grants' entries to
-   * now in every window; resolves to how many moved.
+   * Moves late requests, `[grant time, time to move to, count]` (Redis times), from their
+   * grants' entries to those times (at most now) in every window; resolves to how many moved.
    */
-  async restamp(grants: readonly (readonly [number, number])[]): Promise<number> {
+  async restamp(moves: readonly (readonly [number, number, number])[]): Promise<number> {
     const r = await restampScript.run(this.redis, this.allKeys, [
       ...this.windowArgs,
-      grants.length,
-      ...grants.flatMap(([at, count]) => [at.toFixed(4), count]),
+      moves.length,
+      ...moves.flatMap(([at, to, count]) => [at.toFixed(4), to.toFixed(4), count]),
     ]);
     return Number(r);
   }
