@@ -36,7 +36,7 @@ interface Run {
 }
 
 /** CPU seconds (user + system) of process `pid`, from /proc (Linux); NaN elsewhere. */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -47,7 +47,7 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-async function redisCpuSeconds(stack: Stack): Promise<number> {
+export async function redisCpuSeconds(stack: Stack): Promise<number> {
   const info = await stack.client.info('cpu');
   const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN);
   const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN);

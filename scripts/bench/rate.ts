@@ -12,6 +12,7 @@
  * support/priority.ts for why.
  */
 import type { RateLimitSpec } from '../../src/config.js';
+import { cpuSecondsOf, redisCpuSeconds } from './overhead.js';
 import { raiseOwnPriority } from './support/priority.js';
 import type { Scenario, ScenarioResult, Target } from './support/scenario.js';
 import { withStack, type Stack, type Worker } from './support/stack.js';
@@ -31,6 +32,27 @@ interface Run {
   maxWindow: number;
   maxWindowOfLimit: number;
   rateLimited: number;
+  /** Worker CPU per POST (ms), from ready to stop (confbulk rows). */
+  workerCpuMs?: number;
+  /** Redis server CPU per POST (ms), same interval. */
+  redisCpuMs?: number;
+  /** Worker CPU seconds per second of the POST span: cores the workers kept busy. */
+  workerCores?: number;
+  /** Limiter stats summed over the workers (their 'rate limiter closed' lines). */
+  limiter?: { reserveCalls: number; fullReplies: number; dropped: number; restamped: number };
+}
+
+/** Sums the limiter stats each worker logged when it closed. */
+function limiterStats(workers: Worker[]): Run['limiter'] {
+  const sum = { reserveCalls: 0, fullReplies: 0, dropped: 0, restamped: 0 };
+  for (const w of workers) {
+    for (const line of w.output().split('\n')) {
+      if (!line.includes('"rate limiter closed"')) continue;
+      const stats = (JSON.parse(line) as { stats: Record<keyof typeof sum, number> }).stats;
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += stats[k] ?? 0;
+    }
+  }
+  return sum;
 }
 
 const LIMITS: RateLimitSpec[] = [
@@ -86,14 +108,19 @@ async function runOnce(
     spawn(stack, implementation, limit, i),
   );
   await Promise.all(workers.map((w) => w.ready()));
+  const cpu0 = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0);
+  const redis0 = await redisCpuSeconds(stack);
   await until(
     async () => (await queue.getJobCountByTypes('completed')) >= jobs,
     seconds * 4000 + 60_000,
     `${jobs} jobs through ${processes} ${implementation} process(es)`,
     100,
   );
+  const workerCpu = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0) - cpu0;
+  const redisCpu = (await redisCpuSeconds(stack)) - redis0;
   await Promise.all(workers.map((w) => w.stop()));
   const times = postTimes(stack.mock.requestLog());
+  const spanS = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
   const perSecond = ratePerSecond(times);
   const limitPerSecond = (limit.count * 1000) / limit.durationMs;
   const maxWindow = maxInWindow(times, limit.durationMs);
@@ -108,6 +135,12 @@ async function runOnce(
     maxWindow,
     maxWindowOfLimit: maxWindow / limit.count,
     rateLimited: stack.mock.counters().rateLimited,
+    ...(implementation === 'confbulk' && {
+      workerCpuMs: (workerCpu * 1000) / times.length,
+      redisCpuMs: (redisCpu * 1000) / times.length,
+      workerCores: workerCpu / spanS,
+      limiter: limiterStats(workers),
+    }),
   };
 }
 
@@ -192,6 +225,13 @@ async function measure(
     'busiest window': r.maxWindow,
     'busiest window / limit': ratio(r.maxWindowOfLimit),
     '429s': r.rateLimited,
+    'worker CPU ms/POST': r.workerCpuMs?.toFixed(3) ?? '',
+    'Redis CPU ms/POST': r.redisCpuMs?.toFixed(3) ?? '',
+    'worker cores busy': r.workerCores?.toFixed(2) ?? '',
+    'full replies / reservations': r.limiter
+      ? `${r.limiter.fullReplies} / ${r.limiter.reserveCalls}`
+      : '',
+    'dropped, moved': r.limiter ? `${r.limiter.dropped}, ${r.limiter.restamped}` : '',
   }));
   return {
     redis: stack.redis.version,
@@ -202,6 +242,7 @@ async function measure(
       "Achieved rate = (POSTs - 1) / (last POST - first POST); busiest window = most POST arrivals in any window of the limit's duration, computed exactly from the mock's log.",
       'BullMQ limiter rows: bare BullMQ workers with `limiter: { max, duration }`, not retrying 429s (their POSTs are counted as sent).',
       `The mock's process ran at nice ${mockNice} (it stands in for servers that do not share the workers' CPUs); workers and Redis at nice 0.`,
+      'confbulk rows: worker and Redis CPU (from /proc and INFO cpu, workers ready to stopped) per POST; cores busy = worker CPU s per s of the POST span; full replies = reservations answered that a window was full (callers waited for a permit), of all reservations; dropped = permits granted but not used within the lateness bound (the process was too slow to use them); moved = requests counted later than their grant (late answer minus the fastest round trip).',
     ],
     data: { seconds, concurrency: CONCURRENCY, latency: LATENCY, mockNice, runs },
   };

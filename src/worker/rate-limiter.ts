@@ -98,6 +98,8 @@ export interface RateLimiterStats {
   fastestTripMs: number;
   /** Reservations (Redis round trips for permits). */
   reserveCalls: number;
+  /** Of those, answered that a window was full (or the space paused): callers wait for it. */
+  fullReplies: number;
   /** Redis calls of any kind made by this limiter. */
   redisCalls: number;
   /** Callers waiting for a permit now. */
@@ -201,6 +203,7 @@ class RedisRateLimiter implements RateLimiter {
     sent: 0,
     answeredUnsent: 0,
     reserveCalls: 0,
+    fullReplies: 0,
     redisCalls: 0,
   };
   private seen = { factor: 1, pausedUntil: 0, streak: 0, marginMs: 0 };
@@ -405,6 +408,7 @@ class RedisRateLimiter implements RateLimiter {
     this.pool.add(r.granted, deadline, r.nowMs, after);
     if (r.retryInMs >= 0) {
       // A window is full (or the space paused): come back when a permit frees, not before.
+      this.counts.fullReplies += 1;
       const at = this.clock.toLocal(r.nowMs + r.retryInMs).notBefore;
       this.wakeAt(Math.max(0, at - after));
     }
