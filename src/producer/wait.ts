@@ -6,11 +6,20 @@ import { EventEmitter } from 'node:events';
 import type { RedisConnection } from '../queues.js';
 import type { Logger } from '../logger.js';
 import { closeRedis } from '../queues.js';
+import { isConnectionError } from '../redis-url.js';
 import type { BatchStore } from '../batches/store.js';
 import type { BatchEvent } from '../batches/completion.js';
 import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
 import type { ProducerKeys } from '../keys.js';
 import type { Batch, WaitOptions } from '../types.js';
+
+/** Errors of a Redis that is failing over or briefly unreachable, worth the next poll. */
+function isTransientRedisError(err: unknown): boolean {
+  return (
+    isConnectionError(err) ||
+    (err instanceof Error && /^(CLUSTERDOWN|TRYAGAIN|LOADING)|slots cache/.test(err.message))
+  );
+}
 
 /** How long a batch seen once may read as missing before the wait says it is gone. */
 const VANISHED_GRACE_MS = 30_000;
@@ -50,12 +59,38 @@ export class BatchWaiter {
     const { signal, onProgress, timeoutMs } = options;
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     await this.#subscribedOrLate(deadline, signal);
-    let seen = false;
+    let last: Batch | undefined;
+    let unreadable = false;
     for (;;) {
       signal?.throwIfAborted();
-      const read = await this.#readBatch(id, seen, deadline);
-      seen = true;
-      const batch = this.#options.explain ? await this.#options.explain(read) : read;
+      let batch: Batch;
+      try {
+        const read = await this.#readBatch(id, last !== undefined, deadline);
+        batch = this.#options.explain ? await this.#options.explain(read) : read;
+      } catch (err) {
+        // A read that met a failover (a cluster transaction is not retried) or Redis gone a
+        // moment: the next poll tries again, until the deadline.
+        if (!isTransientRedisError(err) || Date.now() >= deadline) {
+          if (last && isTransientRedisError(err))
+            throw new BatchWaitTimeoutError(id, timeoutMs ?? 0, last);
+          throw err;
+        }
+        if (!unreadable) {
+          this.#options.logger.warn(
+            { err, batchId: id },
+            'reading the batch failed; retrying at the next poll',
+          );
+        }
+        unreadable = true;
+        await this.#nextLook(
+          id,
+          Math.min(this.#options.pollMs ?? 250, deadline - Date.now()),
+          signal,
+        );
+        continue;
+      }
+      last = batch;
+      unreadable = false;
       onProgress?.(batch);
       if (hasEnded(batch)) return batch;
       const left = deadline - Date.now();

@@ -12,6 +12,7 @@ import { BatchWaiter } from '../../src/producer/wait.js';
 import type { RedisConnection } from '../../src/queues.js';
 import { BatchWaitTimeoutError } from '../../src/producer/errors.js';
 import { freePort } from '../../scripts/redis.js';
+import { until } from '../worker/support/stack.js';
 import { withScene } from './support.js';
 
 describe('BatchWaiter', () => {
@@ -65,6 +66,54 @@ describe('BatchWaiter', () => {
         } finally {
           await waiter.close();
           for (const s of subscribers) s.disconnect();
+        }
+      },
+      { withMock: true },
+    );
+  });
+
+  it('goes on waiting through reads that meet a failover, and fails at once on other errors', async () => {
+    await withScene(
+      async (scene) => {
+        const { mock, account, confbulk, prefix } = scene as Required<typeof scene>;
+        const conf = mock.createConference(account.accountSid, { participants: 3 });
+        const handle = await confbulk.bulkAction({
+          action: 'mute',
+          target: { conferenceSid: conf.sid },
+        });
+        const keys = new ProducerKeys(prefix);
+        // The reads of a poll (the batch, then its reason) fail as a cluster transaction on a
+        // shard that just died does: the first three polls, while the workers are not up.
+        let failures = 0;
+        const waiter = new BatchWaiter({
+          redis: scene.redis,
+          keys,
+          batches: new BatchStore({ redis: scene.redis, keys }),
+          logger: silentLogger,
+          pollMs: 50,
+          explain: (batch) => {
+            if (failures >= 3) return Promise.resolve(batch);
+            failures += 1;
+            return Promise.reject(new Error('Connection is closed.'));
+          },
+        });
+        try {
+          const waiting = waiter.wait(handle.id, { timeoutMs: 20_000 });
+          await until(() => failures === 3);
+          await scene.startWorkers();
+          expect((await waiting).state).toBe('completed');
+          // Any other error is the caller's at once.
+          const broken = new BatchWaiter({
+            redis: scene.redis,
+            keys,
+            batches: new BatchStore({ redis: scene.redis, keys }),
+            logger: silentLogger,
+            explain: () => Promise.reject(new Error('WRONGTYPE Operation against a key')),
+          });
+          await expect(broken.wait(handle.id, { timeoutMs: 5_000 })).rejects.toThrow(/WRONGTYPE/);
+          await broken.close();
+        } finally {
+          await waiter.close();
         }
       },
       { withMock: true },

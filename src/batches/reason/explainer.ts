@@ -39,8 +39,22 @@ export class BatchExplainer {
     this.#o = options;
   }
 
-  /** The batch with its `reason` (and `webhook` state), read now. */
+  /**
+   * The batch with its `reason` (and `webhook` state), read now. A reason is an aid, never
+   * a reason to fail the read it decorates: when its facts cannot be read (the shard of the
+   * batch's space failing over; cluster transactions are not retried), the batch comes back
+   * as read, without a reason.
+   */
   async explain(batch: Batch): Promise<Batch> {
+    try {
+      return await this.#explain(batch);
+    } catch {
+      const { reason: _old, ...rest } = batch;
+      return rest;
+    }
+  }
+
+  async #explain(batch: Batch): Promise<Batch> {
     const { redis, keys } = this.#o;
     const ended = batch.state === 'completed' || batch.state === 'failed';
     const [space, listing, webhook] = await Promise.all([
