@@ -43,6 +43,8 @@ export interface Run {
   requests: number;
   /** Failures written to the attempt history by this run. */
   recorded: number;
+  /** When (performance.now) the newest intent was last checked, if the next try may rely on it. */
+  checkedAt?: number;
   /** The send record of the try that got a 2xx (non-idempotent jobs only). */
   sent?: SendTicket;
 }
@@ -81,8 +83,17 @@ export class OutcomeWriter {
     this.#log = options.logger.child({ component: 'pipeline', space: options.space });
   }
 
-  /** Runs a bookkeeping write, retrying it in process; throws its last error. */
-  bookkeeping<T>(what: string, jobId: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a bookkeeping write, retrying it in process; throws its last error. The first try
+   * runs on its own (nearly every write succeeds at once); p-retry takes over after a failure.
+   */
+  async bookkeeping<T>(what: string, jobId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      // One line for the first failure, not one per retry.
+      this.#log.warn({ err, jobId }, `${what} failed; retrying it (not the request)`);
+    }
     return pRetry(write, {
       retries: 1000,
       factor: 2,
@@ -90,12 +101,6 @@ export class OutcomeWriter {
       maxTimeout: 2000,
       randomize: true,
       maxRetryTime: this.#o.bookkeepingRetryMs ?? 30_000,
-      onFailedAttempt: ({ error, attemptNumber }) => {
-        // One line for the first failure, not one per retry.
-        if (attemptNumber === 1) {
-          this.#log.warn({ err: error, jobId }, `${what} failed; retrying it (not the request)`);
-        }
-      },
     });
   }
 
