@@ -39,6 +39,12 @@ export interface ProvisionedCluster {
   kill(node: ClusterNode): Promise<void>;
   /** Starts a killed node again on the same port and directory. */
   restart(node: ClusterNode): Promise<void>;
+  /** A replica of `primary`, as the primary reports it (ROLE). */
+  replicaOf(primary: ClusterNode): Promise<ClusterNode>;
+  /** SIGSTOP one node: a machine that stalls (it neither answers nor replicates) until `thaw`. */
+  freeze(node: ClusterNode): void;
+  /** SIGCONT a frozen node. */
+  thaw(node: ClusterNode): void;
   /** Resolves once every slot is served by a primary that answers and the cluster is ok. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes the directory. Idempotent. */
@@ -175,6 +181,8 @@ export async function provisionRedisCluster(
     if (stopped) return;
     stopped = true;
     process.removeListener('exit', onExit);
+    // A frozen node would never handle its SIGTERM.
+    for (const proc of children.values()) if (proc.exitCode === null) proc.kill('SIGCONT');
     await Promise.all(nodes.map((n) => killNode(n, 'SIGTERM')));
     rmSync(root, { recursive: true, force: true });
   };
@@ -271,6 +279,19 @@ export async function provisionRedisCluster(
         throw new Error(`no live node knows who serves slot ${slot}`);
       },
       kill: (node) => killNode(node, 'SIGKILL'),
+      async replicaOf(primary) {
+        const role = (await ask(primary.port, (r) => r.call('ROLE'))) as [
+          string,
+          number,
+          [string, string, string][],
+        ];
+        const port = Number(role[2]?.[0]?.[1]);
+        const replica = nodes.find((n) => n.port === port);
+        if (role[0] !== 'master' || !replica) throw new Error(`${primary.address} has no replica`);
+        return replica;
+      },
+      freeze: (node) => void children.get(node.port)?.kill('SIGSTOP'),
+      thaw: (node) => void children.get(node.port)?.kill('SIGCONT'),
       async restart(node) {
         await launch(node);
       },

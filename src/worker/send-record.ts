@@ -10,14 +10,37 @@
  *
  * One string per job id (`{<prefix>:sends}:data:send:<jobId>`, src/keys.ts) that expires on its own; a replay
  * of a dead letter runs under a new job id, so an operator's replay is a deliberate send.
+ *
+ * Across a failover (Redis Cluster): replication is asynchronous, so a record the primary
+ * took and died before passing on would be gone on the promoted replica, and the job's
+ * re-run would send again. So on a cluster a taken record is sent only once a replica of
+ * its shard holds it (`WAIT 1`, up to REPLICATION_WAIT_MS, on the shard's primary): a
+ * record no replica acknowledged in time is given back and the try fails as a transient
+ * Redis error (BullMQ retries it later), never sent on a record a failover could lose. A
+ * shard without replicas has no failover to lose it to, so it waits for none.
  */
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisConnection } from '../queues.js';
 import { areaKey } from '../keys.js';
 import { LuaScript } from './lua/script.js';
 
 /** Records outlive any retry horizon of a job, then vanish without a cleanup job. */
 const RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
+/** How long a taken record waits for a replica of its shard to hold it. */
+export const REPLICATION_WAIT_MS = 500;
+/** How long the replica count of the send records' shard is trusted. */
+const REPLICAS_TTL_MS = 5000;
+
+/** No replica of the send records' shard acknowledged a taken record in time. */
+export class SendRecordNotReplicatedError extends Error {
+  constructor(jobId: string) {
+    super(
+      `send record of job ${jobId} was not replicated within ${REPLICATION_WAIT_MS} ms: not sent (a failover now could lose the record and send twice); retried later`,
+    );
+    this.name = 'SendRecordNotReplicatedError';
+  }
+}
 
 /**
  * Takes the record unless it exists.
@@ -74,6 +97,9 @@ export class SendRecords {
   readonly #redis: RedisConnection;
   readonly #prefix: string;
 
+  /** Replicas of the records' shard as last read (cluster only), and until when. */
+  #replicas: { count: number; until: number } | undefined;
+
   constructor(redis: RedisConnection, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
@@ -89,7 +115,43 @@ export class SendRecords {
         [value, RECORD_TTL_MS],
       ),
     );
-    return found === '' ? { ticket: { jobId, value } } : { earlier: parseRecord(found) };
+    if (found !== '') return { earlier: parseRecord(found) };
+    const ticket = { jobId, value };
+    if (!(await this.#replicated(sendRecordKey(this.#prefix, jobId)))) {
+      await this.giveBack(ticket);
+      throw new SendRecordNotReplicatedError(jobId);
+    }
+    return { ticket };
+  }
+
+  /**
+   * True once a replica of `key`'s shard holds what its primary holds now (or there is no
+   * replica to wait for: a single node, a shard without replicas). The keyless ROLE and
+   * WAIT go in a pipeline after a command on `key`, so that they run on its primary.
+   */
+  async #replicated(key: string): Promise<boolean> {
+    const redis = this.#redis;
+    if (!(redis instanceof Cluster)) return true;
+    if (!this.#replicas || this.#replicas.until < Date.now()) await this.#readReplicas(redis, key);
+    if (this.#replicas?.count === 0) return true;
+    const replies = await redis.pipeline().pttl(key).wait(1, REPLICATION_WAIT_MS).exec();
+    const [err, acked] = replies?.[1] ?? [new Error('no reply to WAIT')];
+    if (err) throw err;
+    if (Number(acked) >= 1) return true;
+    // The shard may have failed over to a primary without replicas since the count was read.
+    await this.#readReplicas(redis, key);
+    return this.#replicas?.count === 0;
+  }
+
+  async #readReplicas(redis: Cluster, key: string): Promise<void> {
+    const replies = await redis.pipeline().pttl(key).call('ROLE').exec();
+    const [err, role] = replies?.[1] ?? [new Error('no reply to ROLE')];
+    if (err) throw err;
+    const replicas = (role as unknown[] | undefined)?.[2];
+    this.#replicas = {
+      count: Array.isArray(replicas) ? replicas.length : 0,
+      until: Date.now() + REPLICAS_TTL_MS,
+    };
   }
 
   /** The try got a 2xx: a job that comes back records this outcome without sending. */
