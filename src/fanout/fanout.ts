@@ -278,9 +278,14 @@ export class Fanout {
 
   async #run(batch: Batch): Promise<void> {
     const api = this.#o.api(batch.space);
+    // A conference given by SID is known already: the batch is marked started while it is
+    // checked (a batch that then fails keeps the time its fan-out started).
+    const given = batch.target.conferenceSid;
+    const marked = given === undefined ? undefined : this.#o.batches.markStarted(batch.id, given);
+    marked?.catch(() => {}); // awaited below, unless the check failed first
     const { conferenceSid, pages } = await openListing(api, batch, this.#chunkSize);
     const resolved: Batch = { ...batch, conferenceSid };
-    await this.#o.batches.markStarted(batch.id, conferenceSid);
+    await (marked ?? this.#o.batches.markStarted(batch.id, conferenceSid));
     if (batch.target.conferenceName) {
       await this.#o.batches.recordConferenceIntent(resolved, conferenceSid);
     }
@@ -298,19 +303,16 @@ export class Fanout {
   /** Members and intents first, jobs second: a job never runs before it is counted. */
   async #enqueueChunk(batch: Batch, conferenceSid: string, callSids: string[]): Promise<boolean> {
     if (callSids.length === 0) return true;
-    const total = await this.#o.batches.addMembers(
-      batch,
-      conferenceSid,
-      intentFieldsOf(batch.params),
-      callSids,
-    );
-    if (total < 0) return false;
     // A re-run after a crash: jobs that already ended may have been trimmed from the
-    // completed set, and their ids would be free again.
-    const ended = await this.#o.batches.withOutcome(
-      batch.id,
-      callSids.map((callSid) => participantJobId(batch.id, callSid)),
-    );
+    // completed set, and their ids would be free again. Read while the members are added.
+    const [total, ended] = await Promise.all([
+      this.#o.batches.addMembers(batch, conferenceSid, intentFieldsOf(batch.params), callSids),
+      this.#o.batches.withOutcome(
+        batch.id,
+        callSids.map((callSid) => participantJobId(batch.id, callSid)),
+      ),
+    ]);
+    if (total < 0) return false;
     const jobs: ParticipantJobData[] = callSids.map((callSid) => ({
       v: 1,
       space: batch.space,
