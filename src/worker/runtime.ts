@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import type { Job, Processor, Worker, WorkerOptions } from 'bullmq';
 import type { RedisConnection } from '../queues.js';
 import { ConfigError } from '../errors.js';
 import { getSpace, type ConfbulkConfig } from '../config.js';
@@ -24,6 +24,7 @@ import { UpdatesProcessor } from './chunk.js';
 import { ParticipantPipeline } from './pipeline.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { SendRecords } from './send-record.js';
+import { GuardedWorker, type StuckGuardOptions } from './stuck-guard.js';
 import { closeAll, withTimeout } from './shutdown.js';
 import type { ExtraWorkerSpec, JobOutcome, PipelineHooks } from './types.js';
 import { queuePrefix } from '../keys.js';
@@ -65,6 +66,8 @@ export interface WorkerRuntimeOptions {
   parkDelayMs?: number;
   /** Where connection errors go (one line per outage). @defaultValue one of its own */
   redisHealth?: RedisHealth;
+  /** When a worker whose fetch loop stopped is started again. @defaultValue stuck-guard.ts */
+  stuckGuard?: StuckGuardOptions;
 }
 
 export type OutcomeCounts = Record<JobOutcome, number>;
@@ -112,7 +115,8 @@ function servedSpaces(config: ConfbulkConfig, spaces: string[] | undefined): str
 }
 
 class Runtime implements WorkerRuntime {
-  readonly workers: Worker[] = [];
+  /** Every BullMQ worker, each restarted when its fetch loop is stuck (stuck-guard.ts). */
+  readonly #guarded: GuardedWorker[] = [];
   readonly circuits = new Map<string, CircuitBreaker>();
   readonly limiters = new Map<string, RateLimiter>();
   readonly #o: WorkerRuntimeOptions;
@@ -210,15 +214,20 @@ class Runtime implements WorkerRuntime {
     // The concurrency counts participants in flight; a chunk job carries up to
     // `updatesPerJob` of them.
     const participants = this.#o.concurrency ?? config.concurrency;
-    const worker = this.#addWorker(
+    this.#addWorker(
       updatesQueueName(space),
       updates.processor as Processor,
       Math.max(1, Math.ceil(participants / config.updatesPerJob)),
+      (worker) => worker.on('failed', (job, err) => void this.#onFailed(updates, job, err)),
     );
-    worker.on('failed', (job, err) => void this.#onFailed(updates, job, err));
   }
 
-  #addWorker(queueName: string, processor: Processor, concurrency: number): Worker {
+  #addWorker(
+    queueName: string,
+    processor: Processor,
+    concurrency: number,
+    wire: (worker: Worker) => void = () => {},
+  ): void {
     const { config } = this.#o;
     const stalled = resolveStalled(this.#o.stalled);
     const options: WorkerOptions = {
@@ -231,16 +240,24 @@ class Runtime implements WorkerRuntime {
       maxStalledCount: stalled.maxStalledCount,
       settings: { backoffStrategy: confbulkBackoffStrategy(config.retry) },
     };
-    const worker = new Worker(queueName, processor, options);
-    worker.on('error', (err) => this.#health.error(err, queueName));
-    worker.on('stalled', (jobId) =>
-      this.#log.warn(
-        { jobId, queue: queueName },
-        'stalled job taken back (a worker died or blocked)',
-      ),
+    const guarded = new GuardedWorker(
+      queueName,
+      processor,
+      options,
+      (worker) => {
+        worker.on('error', (err) => this.#health.error(err, queueName));
+        worker.on('stalled', (jobId) =>
+          this.#log.warn(
+            { jobId, queue: queueName },
+            'stalled job taken back (a worker died or blocked)',
+          ),
+        );
+        wire(worker);
+      },
+      this.#log,
+      this.#o.stuckGuard,
     );
-    this.workers.push(worker);
-    return worker;
+    this.#guarded.push(guarded);
   }
 
   /** A participant job BullMQ gave up on (stalled too often, or dead-lettering itself failed). */
@@ -254,6 +271,10 @@ class Runtime implements WorkerRuntime {
         'could not dead-letter a failed job; it stays in the failed set',
       );
     }
+  }
+
+  get workers(): Worker[] {
+    return this.#guarded.map((g) => g.worker);
   }
 
   async ready(): Promise<void> {
@@ -274,7 +295,7 @@ class Runtime implements WorkerRuntime {
   async #close(timeoutMs: number): Promise<void> {
     // Closing the workers first stops them fetching; only then may waiting jobs park,
     // or each parked job would make room for a fresh one to park in turn.
-    const workersClosed = Promise.allSettled(this.workers.map((w) => w.close()));
+    const workersClosed = Promise.allSettled(this.#guarded.map((g) => g.close()));
     this.#shutdown.abort();
     const finished = await withTimeout(workersClosed, timeoutMs);
     if (!finished) {

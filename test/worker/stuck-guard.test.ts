@@ -1,0 +1,90 @@
+/**
+ * The stuck-worker guard (src/worker/stuck-guard.ts), on a real Redis: a worker whose
+ * fetch loop hangs (as BullMQ's does after some failovers; here its wait for jobs is made
+ * to never return) is replaced by a fresh one that takes the due job; a worker that is
+ * busy to its concurrency is left alone however long jobs wait.
+ */
+import { Queue, type Worker } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { GuardedWorker } from '../../src/worker/stuck-guard.js';
+import { testRedis, uniquePrefix } from '../helpers/redis.js';
+import { until } from './support/stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('GuardedWorker', () => {
+  it('starts a fresh worker when its fetch loop hangs with a job due, and the job runs once', async () => {
+    const connection = testRedis({ maxRetriesPerRequest: null });
+    const prefix = `{${uniquePrefix()}}`;
+    const ran: string[] = [];
+    const queue = new Queue('q', { connection, prefix });
+    const guarded = new GuardedWorker(
+      'q',
+      async (job) => void ran.push(String(job.id)),
+      { connection, prefix, concurrency: 2, drainDelay: 1 },
+      () => {},
+      silentLogger,
+      { checkMs: 100, stuckMs: 1000 },
+    );
+    try {
+      await guarded.worker.waitUntilReady();
+      // The loop's next wait for jobs never returns: it ends its current one (drainDelay 1 s).
+      const stuck: Worker = guarded.worker;
+      (stuck as unknown as { waitForJob: () => Promise<number> }).waitForJob = () =>
+        new Promise(() => {});
+      await sleep(1500);
+      await queue.add('x', {}, { jobId: 'due-1' });
+      await sleep(600);
+      expect(ran).toEqual([]);
+      await until(() => ran.length === 1, 10_000, 'the due job ran');
+      expect(guarded.restarts).toBe(1);
+      expect(guarded.worker).not.toBe(stuck);
+      await queue.add('x', {}, { jobId: 'due-2' });
+      await until(() => ran.length === 2, 5000, 'the next job ran');
+      expect(ran).toEqual(['due-1', 'due-2']);
+    } finally {
+      await guarded.close(true);
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it('leaves a worker alone while it has no room, however long jobs wait', async () => {
+    const connection = testRedis({ maxRetriesPerRequest: null });
+    const prefix = `{${uniquePrefix()}}`;
+    const queue = new Queue('q', { connection, prefix });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const ran: string[] = [];
+    const guarded = new GuardedWorker(
+      'q',
+      async (job) => {
+        ran.push(String(job.id));
+        await gate;
+      },
+      { connection, prefix, concurrency: 1 },
+      () => {},
+      silentLogger,
+      { checkMs: 100, stuckMs: 500 },
+    );
+    try {
+      await guarded.worker.waitUntilReady();
+      await queue.add('x', {}, { jobId: 'long' });
+      await until(() => ran.length === 1, 5000, 'the long job started');
+      await queue.add('x', {}, { jobId: 'waits' });
+      await sleep(1500);
+      expect(guarded.restarts).toBe(0);
+      release();
+      await until(() => ran.length === 2, 5000, 'the waiting job ran');
+      expect(guarded.restarts).toBe(0);
+    } finally {
+      release();
+      await guarded.close(true);
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+});
