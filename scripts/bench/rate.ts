@@ -39,12 +39,18 @@ interface Run {
   /** Worker CPU seconds per second of the POST span: cores the workers kept busy. */
   workerCores?: number;
   /** Limiter stats summed over the workers (their 'rate limiter closed' lines). */
-  limiter?: { reserveCalls: number; fullReplies: number; dropped: number; restamped: number };
+  limiter?: {
+    reserveCalls: number;
+    fullReplies: number;
+    dropped: number;
+    restamped: number;
+    movedMs: number;
+  };
 }
 
 /** Sums the limiter stats each worker logged when it closed. */
 function limiterStats(workers: Worker[]): Run['limiter'] {
-  const sum = { reserveCalls: 0, fullReplies: 0, dropped: 0, restamped: 0 };
+  const sum = { reserveCalls: 0, fullReplies: 0, dropped: 0, restamped: 0, movedMs: 0 };
   for (const w of workers) {
     for (const line of w.output().split('\n')) {
       if (!line.includes('"rate limiter closed"')) continue;
@@ -232,6 +238,9 @@ async function measure(
       ? `${r.limiter.fullReplies} / ${r.limiter.reserveCalls}`
       : '',
     'dropped, moved': r.limiter ? `${r.limiter.dropped}, ${r.limiter.restamped}` : '',
+    'mean move ms': r.limiter?.restamped
+      ? (r.limiter.movedMs / r.limiter.restamped).toFixed(1)
+      : '',
   }));
   return {
     redis: stack.redis.version,
@@ -242,7 +251,7 @@ async function measure(
       "Achieved rate = (POSTs - 1) / (last POST - first POST); busiest window = most POST arrivals in any window of the limit's duration, computed exactly from the mock's log.",
       'BullMQ limiter rows: bare BullMQ workers with `limiter: { max, duration }`, not retrying 429s (their POSTs are counted as sent).',
       `The mock's process ran at nice ${mockNice} (it stands in for servers that do not share the workers' CPUs); workers and Redis at nice 0.`,
-      'confbulk rows: worker and Redis CPU (from /proc and INFO cpu, workers ready to stopped) per POST; cores busy = worker CPU s per s of the POST span; full replies = reservations answered that a window was full (callers waited for a permit), of all reservations; dropped = permits granted but not used within the lateness bound (the process was too slow to use them); moved = requests counted later than their grant (late answer minus the fastest round trip).',
+      'confbulk rows: worker and Redis CPU (from /proc and INFO cpu, workers ready to stopped) per POST; cores busy = worker CPU s per s of the POST span; full replies = reservations answered that a window was full (callers waited for a permit), of all reservations; dropped = permits granted but not used within the lateness bound (the process was too slow to use them); moved = requests counted later than their grant (late answer minus the fastest round trip; in the first second after a start, the answer itself), and by how much on average.',
     ],
     data: { seconds, concurrency: CONCURRENCY, latency: LATENCY, mockNice, runs },
   };

@@ -90,6 +90,8 @@ export interface RateLimiterStats {
   returned: number;
   /** Requests moved in the windows from their grant's time to a later arrival bound. */
   restamped: number;
+  /** Sum of how far (ms) requests were asked to move (bound - grant stamp). */
+  movedMs: number;
   /** Permits whose request was reported written (`sent()`). */
   sent: number;
   /** Permits answered without a write moment (their answer is their arrival bound). */
@@ -200,6 +202,7 @@ class RedisRateLimiter implements RateLimiter {
     reserved: 0,
     returned: 0,
     restamped: 0,
+    movedMs: 0,
     sent: 0,
     answeredUnsent: 0,
     reserveCalls: 0,
@@ -373,7 +376,9 @@ class RedisRateLimiter implements RateLimiter {
       by = now - this.trips.get(now);
     }
     const to = this.clock.toRedisNotAfter(by);
-    if (to > at + this.o.jitterMs) this.restamp(at, to);
+    if (to <= at + this.o.jitterMs) return;
+    this.counts.movedMs += to - at;
+    this.restamp(at, to);
   }
 
   /** One reservation at a time, for the waiters the held permits do not cover. */
