@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { participantJobId } from '../../src/jobs/participant-job.js';
+import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
 import { sendRecordKey } from '../../src/worker/send-record.js';
 import type { PipelineHooks } from '../../src/worker/types.js';
 import { until, withStack, type Stack } from './support/stack.js';
@@ -102,4 +103,28 @@ describe('send records', () => {
       });
     },
   );
+});
+
+describe('rate-limit permits of requests that never left', () => {
+  it('gives back the permit of a request whose connection was refused: it never reached the API', async () => {
+    const limit = { count: 100, durationMs: 10_000 };
+    await withStack({ participants: 2, rateLimit: limit }, async (s) => {
+      await s.mock.stop(); // every connection is refused from here on
+      await s.queues.addJobs(s.jobs());
+      await s.start();
+      const retries = async () =>
+        (await s.metrics.retries.get()).values.reduce((sum, v) => sum + v.value, 0);
+      // Tries were made (each quick retry follows a refused try, which took a permit) ...
+      await until(async () => (await retries()) >= 2, 10_000, 'refused tries to be retried');
+      // ... and every permit went back: the 10 s window counts none of them.
+      const keys = limiterKeys(s.prefix, 'default', [limit]);
+      await until(
+        async () => Number((await s.redis.hget(keys.state, 'n:10000')) ?? 0) === 0,
+        2000,
+        'the refused requests to leave the window',
+      );
+      const entries = await s.redis.lrange(keys.windows[0]!, 0, -1);
+      expect(entries.reduce((sum, e) => sum + Number(e.split(' ')[1]), 0)).toBe(0);
+    });
+  });
 });
