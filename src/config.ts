@@ -118,7 +118,8 @@ export interface ConfbulkConfig {
    * Participants whose updates one BullMQ job of a fan-out carries
    * (`CONFBULK_UPDATES_PER_JOB`, 1-100). Each keeps its own outcome, retries, send record
    * and dead letter (src/jobs/chunk-job.ts); a chunk saves BullMQ's cost per job. 1 makes a
-   * job per participant. @defaultValue 1
+   * job per participant. 50 by measurement (docs/benchmarks.md, "Overhead"): CPU per update
+   * falls steeply up to about 20 and little after. @defaultValue 50
    */
   updatesPerJob: number;
   retry: RetryConfig;
@@ -179,7 +180,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   rateJitterMs: 25,
   rateMaxMarginMs: undefined,
   concurrency: 500,
-  updatesPerJob: 1,
+  updatesPerJob: 50,
   retry: { quickRetries: 2, attempts: 15, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
   circuit: { failureThreshold: 10, probeIntervalMs: 750, pausedProbeMs: 1000 },
   connectTimeoutMs: 5000,

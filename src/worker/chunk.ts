@@ -4,7 +4,8 @@
  * through that same pipeline, all at once, each with its own identity.
  *
  *   chunk -> members (participant job ids) -> skip those whose outcome the batch recorded
- *         -> pipeline.run(member view) for each, concurrently -> settle the chunk:
+ *         -> pipeline.run(member view) for each, concurrently, each holding one of the
+ *            process's participant slots (participant-slots.ts) -> settle the chunk:
  *            every member ended          -> the chunk completes (counts per outcome)
  *            some member was handed back -> the chunk goes back to the queue (no attempt)
  *            some member needs a retry   -> the chunk fails this attempt (BullMQ backoff)
@@ -30,12 +31,17 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { membersOf, isChunkJob, type ChunkMember } from '../jobs/chunk-job.js';
 import type { ParticipantJobData } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
+import type { ParticipantSlots } from './participant-slots.js';
 import type { ParticipantPipeline } from './pipeline.js';
 import type { ParticipantJob } from './pipeline-outcomes.js';
 import type { JobOutcome, ParticipantJobResult, PipelineHooks } from './types.js';
 
 export interface UpdatesProcessorOptions {
   pipeline: ParticipantPipeline;
+  /** Participants in flight in this process (CONFBULK_CONCURRENCY). */
+  slots: ParticipantSlots;
+  /** Aborted when the worker shuts down: participants waiting for a slot go back. */
+  shutdown: AbortSignal;
   /** Which participant job ids of a batch already have an outcome. */
   withOutcome?: PipelineHooks['withOutcome'];
   logger: Logger;
@@ -70,6 +76,9 @@ export class ChunkRetry extends Error {
 
 type UpdatesJob = Job<unknown, ParticipantJobResult | ChunkJobResult>;
 
+/** A participant that was still waiting for a slot at shutdown. */
+const HANDED_BACK = Symbol('handed back');
+
 export class UpdatesProcessor {
   readonly #o: UpdatesProcessorOptions;
   readonly #log: Logger;
@@ -80,13 +89,43 @@ export class UpdatesProcessor {
   }
 
   /** The BullMQ processor of the updates queue. */
-  readonly processor = (
+  readonly processor = async (
     job: UpdatesJob,
     token?: string,
-  ): Promise<ParticipantJobResult | ChunkJobResult> =>
-    isChunkJob(job.data)
-      ? this.#runChunk(job, token)
-      : this.#o.pipeline.run(job as unknown as ParticipantJob, token);
+  ): Promise<ParticipantJobResult | ChunkJobResult> => {
+    if (isChunkJob(job.data)) return this.#runChunk(job, token);
+    const ended = this.#o.slots.jobStarted(1);
+    try {
+      const result = await this.#inSlot(() =>
+        this.#o.pipeline.run(job as unknown as ParticipantJob, token),
+      );
+      if (result === HANDED_BACK) return await this.#handBack(job, token);
+      return result;
+    } finally {
+      ended();
+    }
+  };
+
+  /** Runs `fn` holding a participant slot; HANDED_BACK when shutdown came first. */
+  async #inSlot<T>(fn: () => Promise<T>): Promise<T | typeof HANDED_BACK> {
+    try {
+      await this.#o.slots.acquire(this.#o.shutdown);
+    } catch (err) {
+      if (this.#o.shutdown.aborted) return HANDED_BACK;
+      throw err;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.#o.slots.release();
+    }
+  }
+
+  /** Back to the queue without an attempt, for another process (shutdown). */
+  async #handBack(job: UpdatesJob, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + (this.#o.parkDelayMs ?? 1000), token);
+    throw new DelayedError('handed back to the queue at shutdown');
+  }
 
   /**
    * Dead-letters what a job BullMQ failed for good leaves undone: the job itself, or each
@@ -124,15 +163,34 @@ export class UpdatesProcessor {
 
   async #runChunk(job: UpdatesJob, token: string | undefined): Promise<ChunkJobResult> {
     const members = this.#members(job);
+    const ended = this.#o.slots.jobStarted(members.length);
+    try {
+      return await this.#runMembers(job, token, members);
+    } finally {
+      ended();
+    }
+  }
+
+  async #runMembers(
+    job: UpdatesJob,
+    token: string | undefined,
+    members: ChunkMember[],
+  ): Promise<ChunkJobResult> {
     const pending = await this.#pending(members);
     const settled = await Promise.allSettled(
-      pending.map((member) => this.#o.pipeline.run(this.#view(job, member), token)),
+      pending.map((member) =>
+        this.#inSlot(() => this.#o.pipeline.run(this.#view(job, member), token)),
+      ),
     );
     const outcomes: ChunkJobResult['outcomes'] = {};
     const retrying: unknown[] = [];
     let handedBack = false;
     for (const result of settled) {
       if (result.status === 'fulfilled') {
+        if (result.value === HANDED_BACK) {
+          handedBack = true;
+          continue;
+        }
         const { outcome } = result.value;
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
       } else if (result.reason instanceof DelayedError) {
@@ -141,10 +199,7 @@ export class UpdatesProcessor {
         retrying.push(result.reason);
       }
     }
-    if (handedBack) {
-      await job.moveToDelayed(Date.now() + (this.#o.parkDelayMs ?? 1000), token);
-      throw new DelayedError('chunk handed back to the queue at shutdown');
-    }
+    if (handedBack) return this.#handBack(job, token);
     if (retrying.length > 0) throw new ChunkRetry(retrying.length, pending.length, retrying[0]);
     return { participants: members.length, skipped: members.length - pending.length, outcomes };
   }

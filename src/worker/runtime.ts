@@ -21,6 +21,7 @@ import { SignalWireClients } from '../signalwire/clients.js';
 import { confbulkBackoffStrategy } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import { UpdatesProcessor } from './chunk.js';
+import { ParticipantSlots } from './participant-slots.js';
 import { ParticipantPipeline } from './pipeline.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { SendRecords } from './send-record.js';
@@ -205,20 +206,32 @@ class Runtime implements WorkerRuntime {
       ...(this.#o.parkDelayMs !== undefined && { parkDelayMs: this.#o.parkDelayMs }),
       onOutcome: (outcome) => this.#counts[outcome]++,
     });
+    const slots = new ParticipantSlots(
+      this.#o.concurrency ?? config.concurrency,
+      config.updatesPerJob,
+    );
     const updates = new UpdatesProcessor({
       pipeline,
+      slots,
+      shutdown: this.#shutdown.signal,
       ...(this.#o.hooks?.withOutcome && { withOutcome: this.#o.hooks.withOutcome }),
       logger,
       ...(this.#o.parkDelayMs !== undefined && { parkDelayMs: this.#o.parkDelayMs }),
     });
     // The concurrency counts participants in flight; a chunk job carries up to
-    // `updatesPerJob` of them.
-    const participants = this.#o.concurrency ?? config.concurrency;
+    // `updatesPerJob` of them, so the jobs BullMQ holds follow the free slots.
     this.#addWorker(
       updatesQueueName(space),
       updates.processor as Processor,
-      Math.max(1, Math.ceil(participants / config.updatesPerJob)),
-      (worker) => worker.on('failed', (job, err) => void this.#onFailed(updates, job, err)),
+      Math.max(1, slots.jobsToHold()),
+      (worker) => {
+        worker.on('failed', (job, err) => void this.#onFailed(updates, job, err));
+        // A worker started again by the stuck guard takes over the slots' count.
+        worker.concurrency = Math.max(1, slots.jobsToHold());
+        slots.onJobsToHold = (jobs) => {
+          worker.concurrency = jobs;
+        };
+      },
     );
   }
 

@@ -2,15 +2,13 @@
  * Bulk actions end to end: producer -> fan-out -> worker runtime -> mock Compatibility
  * API, checked on the mock's participant state and request log.
  */
-import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { participantJobId } from '../../src/jobs/participant-job.js';
-import { updatesQueueName } from '../../src/queues.js';
 import type { BulkActionRequest } from '../../src/types.js';
 import { DELIVERY_HEADER, verifyWebhookSignature } from '../../src/webhooks/signature.js';
 import { startHttpsReceiver, type Received } from '../helpers/https-receiver.js';
 import { WEBHOOK_SECRET, withScene, type Scene } from './support.js';
-import { queuePrefix } from '../../src/keys.js';
+import { participantJobId } from '../../src/jobs/participant-job.js';
+import { ProducerKeys } from '../../src/keys.js';
 
 const url = (name: string): string => `https://media.example.com/${name}.mp3`;
 
@@ -192,18 +190,15 @@ describe('bulk actions end to end', () => {
       });
       const batch = await handle.completed({ timeoutMs: 45_000 });
       await leaving.done;
-      // Leavers gone before the listing reached them were never enqueued; the others were
-      // updated before they left, or answered 422 (10000) and a follow-up GET showed them completed.
-      const updates = new Queue(updatesQueueName('default'), {
-        connection: redis,
-        prefix: queuePrefix(prefix, updatesQueueName('default')),
-      });
+      // Leavers gone before the listing reached them were never enqueued (no outcome in the
+      // batch); the others were updated before they left, or answered 422 (10000) and a
+      // follow-up GET showed them completed.
+      const outcomes = new ProducerKeys(prefix).outcomes(batch.id);
       const enqueued = await Promise.all(
         leaving.callSids.map(
-          async (sid) => (await updates.getJob(participantJobId(batch.id, sid))) !== undefined,
+          async (sid) => (await redis.hexists(outcomes, participantJobId(batch.id, sid))) === 1,
         ),
       );
-      await updates.close();
       const expectedGone = leaving.callSids.filter(
         (sid, i) => enqueued[i] && mock.participant(sid)?.updates === 0,
       ).length;

@@ -5,6 +5,7 @@
  * kill -9 is in crash.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { ParticipantSlots } from '../../src/worker/participant-slots.js';
 import { AttemptHistory } from '../../src/dead-letters/attempt-history.js';
 import { DeadLetters } from '../../src/dead-letters/dead-letters.js';
 import type { SpaceConfig } from '../../src/config.js';
@@ -181,5 +182,43 @@ describe('chunk jobs', () => {
       },
       { withMock: true, config: { updatesPerJob: 10 } },
     );
+  });
+});
+
+describe('participant slots', () => {
+  it('hold as many chunks as the slots fill, and as many single jobs as there are slots', () => {
+    const slots = new ParticipantSlots(500, 50);
+    const told: number[] = [];
+    slots.onJobsToHold = (jobs) => void told.push(jobs);
+    expect(slots.jobsToHold()).toBe(10);
+    const ends = Array.from({ length: 10 }, () => slots.jobStarted(50));
+    expect(slots.jobsToHold()).toBe(10);
+    for (const end of ends) end();
+    expect(told.at(-1)).toBe(10);
+    // Single-participant jobs: the worker may hold one more while a slot is free.
+    const singles = Array.from({ length: 100 }, () => slots.jobStarted(1));
+    expect(slots.jobsToHold()).toBe(100 + 8);
+    for (const end of singles) end();
+    expect(new ParticipantSlots(10, 1).jobsToHold()).toBe(10);
+    expect(new ParticipantSlots(1, 50).jobsToHold()).toBe(1);
+  });
+
+  it('let at most their capacity run, hand a freed slot to the oldest waiter, and give up at shutdown', async () => {
+    const slots = new ParticipantSlots(2, 50);
+    await slots.acquire();
+    await slots.acquire();
+    const shutdown = new AbortController();
+    const order: string[] = [];
+    const first = slots.acquire(shutdown.signal).then(() => order.push('first'));
+    const second = slots.acquire(shutdown.signal).then(
+      () => order.push('second'),
+      () => order.push('second gave up'),
+    );
+    slots.release();
+    await first;
+    shutdown.abort(new Error('shutdown'));
+    await second;
+    expect(order).toEqual(['first', 'second gave up']);
+    await expect(slots.acquire(shutdown.signal)).rejects.toThrow('shutdown');
   });
 });
