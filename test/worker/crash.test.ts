@@ -206,22 +206,26 @@ describe('worker processes', () => {
       await first.kill();
       // Participants whose outcome was recorded before the kill: never sent again.
       const finished = await redis.hkeys(new ProducerKeys(prefix).outcomes(handle.id));
-      expect(finished.length).toBeGreaterThanOrEqual(5);
-      expect(finished.length).toBeLessThan(20);
+      expect(finished.length, 'outcomes before the kill').toBeGreaterThanOrEqual(5);
+      expect(finished.length, 'outcomes before the kill').toBeLessThan(20);
 
       const second = start(chunked, fastRecovery);
       await second.ready();
       const batch = await confbulk.waitForBatch(handle.id, { timeoutMs: 30_000 });
       expect(batch.counts).toMatchObject({ total: 20, succeeded: 20, pending: 0 });
-      expect(second.output()).toContain('stalled job taken back');
+      expect(second.output(), 'the second worker took the chunk back').toContain(
+        'stalled job taken back',
+      );
       const posts = postsPerCall(mock);
-      for (const jobId of finished) expect(posts.get(jobId.slice(handle.id.length + 1))).toBe(1);
+      for (const jobId of finished) {
+        expect(posts.get(jobId.slice(handle.id.length + 1)), `POSTs of ${jobId}`).toBe(1);
+      }
       expect(posts.size).toBe(20);
       expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
       // The stalled chunk ran again and skipped the members that had ended.
       const completed = await queues.queue('default').getJobs(['completed']);
       const skipped = completed.map((j) => (j.returnvalue as { skipped?: number }).skipped ?? 0);
-      expect(Math.max(...skipped)).toBeGreaterThan(0);
+      expect(Math.max(...skipped), `skipped per chunk: ${skipped.join(', ')}`).toBeGreaterThan(0);
     } finally {
       await confbulk.close();
     }
