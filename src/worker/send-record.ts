@@ -28,7 +28,7 @@ import { LuaScript } from './lua/script.js';
 /** Records outlive any retry horizon of a job, then vanish without a cleanup job. */
 const RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
 /** How long a taken record waits for a replica of its shard to hold it. */
-export const REPLICATION_WAIT_MS = 500;
+export const REPLICATION_WAIT_MS = 1000;
 /** How long the replica count of the send records' shard is trusted. */
 const REPLICAS_TTL_MS = 5000;
 
