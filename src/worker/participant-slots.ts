@@ -9,9 +9,10 @@
  *   to the queue without an attempt.
  * - Jobs to hold: BullMQ fetches up to its concurrency in jobs before it runs any, so that
  *   number follows what the slots can serve: the jobs active now, plus as many full chunks
- *   as the participants not yet held would fill (at least one while any is free). A process
- *   thus takes `capacity / updatesPerJob` chunks at a time and leaves the rest to other
- *   processes, and still runs `capacity` single-participant jobs at once.
+ *   as would fill the slots not yet held and one chunk more (waiting for slots, so that the
+ *   next chunk is at hand when the last one's members finish). A process thus takes about
+ *   `capacity / updatesPerJob + 1` chunks at a time and leaves the rest to other processes,
+ *   and still runs `capacity` single-participant jobs at once.
  */
 import { Waiters } from './waiters.js';
 
@@ -34,8 +35,10 @@ export class ParticipantSlots {
 
   /** How many jobs the BullMQ worker should hold now. */
   jobsToHold(): number {
-    const free = this.#capacity - this.#held;
-    return this.#jobs + Math.max(free > 0 ? 1 : 0, Math.floor(free / this.#perJob));
+    // Room for the slots plus one full chunk waiting, so the next chunk is at hand when
+    // the members of the last one finish (no round trip to fetch it in between).
+    const room = this.#capacity + this.#perJob - this.#held;
+    return this.#jobs + Math.max(0, Math.floor(room / this.#perJob));
   }
 
   /** A job carrying `participants` started; returns what ends it (call once). */

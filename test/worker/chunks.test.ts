@@ -187,20 +187,27 @@ describe('chunk jobs', () => {
 
 describe('participant slots', () => {
   it('hold as many chunks as the slots fill, and as many single jobs as there are slots', () => {
+    // Chunks to fill the slots, and one more waiting for them.
     const slots = new ParticipantSlots(500, 50);
     const told: number[] = [];
     slots.onJobsToHold = (jobs) => void told.push(jobs);
-    expect(slots.jobsToHold()).toBe(10);
-    const ends = Array.from({ length: 10 }, () => slots.jobStarted(50));
-    expect(slots.jobsToHold()).toBe(10);
+    expect(slots.jobsToHold()).toBe(11);
+    const ends = Array.from({ length: 11 }, () => slots.jobStarted(50));
+    expect(slots.jobsToHold()).toBe(11);
+    const small = slots.jobStarted(20);
+    expect(slots.jobsToHold()).toBe(12);
+    small();
     for (const end of ends) end();
-    expect(told.at(-1)).toBe(10);
-    // Single-participant jobs: the worker may hold one more while a slot is free.
+    expect(told.at(-1)).toBe(11);
+    // Single-participant jobs: the worker takes more as they start, up to the slots (+ 50).
     const singles = Array.from({ length: 100 }, () => slots.jobStarted(1));
-    expect(slots.jobsToHold()).toBe(100 + 8);
-    for (const end of singles) end();
-    expect(new ParticipantSlots(10, 1).jobsToHold()).toBe(10);
+    expect(slots.jobsToHold()).toBe(100 + 9);
+    const more = Array.from({ length: 400 }, () => slots.jobStarted(1));
+    expect(slots.jobsToHold()).toBe(501);
+    for (const end of [...singles, ...more]) end();
+    expect(new ParticipantSlots(10, 1).jobsToHold()).toBe(11);
     expect(new ParticipantSlots(1, 50).jobsToHold()).toBe(1);
+    expect(new ParticipantSlots(50, 20).jobsToHold()).toBe(3);
   });
 
   it('let at most their capacity run, hand a freed slot to the oldest waiter, and give up at shutdown', async () => {
