@@ -38,7 +38,13 @@ import { Gate, ShutdownPark } from './gate.js';
 import { AnswerHandler, type Answer } from './pipeline-answers.js';
 import { OutcomeWriter, type ParticipantJob, type Run } from './pipeline-outcomes.js';
 import { withQuickRetries } from './quick-retry.js';
-import type { EarlierSend, SendRecords, SendTicket } from './send-record.js';
+import {
+  COOL_DOWN_MS,
+  SendRecordNotReplicatedError,
+  type EarlierSend,
+  type SendRecords,
+  type SendTicket,
+} from './send-record.js';
 import type { ParticipantJobResult, PipelineHooks, JobOutcome } from './types.js';
 
 export interface PipelineOptions {
@@ -78,6 +84,20 @@ export interface PipelineOptions {
  * a claim call per participant when the gate lets it through at once (an idle window).
  */
 const FRESH_CHECK_MS = 20;
+
+/** Resolves after `ms`, or at once when `signal` aborts (the gate then parks the job). */
+function waitFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** A newer intent took over every field of the job between two tries. */
 class SupersededAtTry extends Error {}
@@ -298,6 +318,12 @@ export class ParticipantPipeline {
         ticket = await this.#beforeTry(run);
       } catch (err) {
         await this.#gate.unused(permission);
+        // No replica holds records now: wait and go back to the gate, consuming no attempt
+        // (send-record.ts logs it once per episode).
+        if (err instanceof SendRecordNotReplicatedError) {
+          await waitFor(COOL_DOWN_MS, this.#o.shutdown);
+          continue;
+        }
         throw err;
       }
       const started = performance.now();

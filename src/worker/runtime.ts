@@ -128,6 +128,8 @@ class Runtime implements WorkerRuntime {
   readonly #clients: SignalWireClients;
   readonly #health: RedisHealth;
   readonly #deadLetters: DeadLetters;
+  /** Send records of every space (a connection of their own on a cluster: send-record.ts). */
+  readonly #sendRecords: SendRecords;
   readonly #counts: OutcomeCounts = { succeeded: 0, gone: 0, superseded: 0, dead_lettered: 0 };
   #closing: Promise<void> | undefined;
   /** What `start()` started, logged once the workers are connected. */
@@ -150,6 +152,7 @@ class Runtime implements WorkerRuntime {
     this.#subscriber = this.#health.watch(this.#connection.duplicate(), 'subscriber');
     this.#clients = options.clients ?? new SignalWireClients(config, { logger: options.logger });
     this.#deadLetters = new DeadLetters({ connection: this.#connection, prefix: config.prefix });
+    this.#sendRecords = new SendRecords(this.#connection, config.prefix, this.#log);
   }
 
   start(): void {
@@ -197,7 +200,7 @@ class Runtime implements WorkerRuntime {
       circuit,
       deadLetters: this.#deadLetters,
       history: new AttemptHistory(this.#connection, config.prefix),
-      sendRecords: new SendRecords(this.#connection, config.prefix),
+      sendRecords: this.#sendRecords,
       retry: config.retry,
       ...(this.#o.hooks && { hooks: this.#o.hooks }),
       logger,
@@ -321,6 +324,7 @@ class Runtime implements WorkerRuntime {
       ...[...this.limiters.values()].map((l) => ['rate limiter', () => l.close()] as const),
       ...[...this.circuits.values()].map((c) => ['circuit breaker', () => c.close()] as const),
       ['dead letters', () => this.#deadLetters.close()],
+      ['send records', () => this.#sendRecords.close()],
       ['API clients', () => (this.#o.clients ? Promise.resolve() : this.#clients.close())],
       ['subscriber connection', () => closeRedis(this.#subscriber)],
       ['connection', () => (this.#o.connection ? Promise.resolve() : closeRedis(this.#connection))],

@@ -86,6 +86,13 @@ describe('send records on Redis Cluster', () => {
         expect(Date.now() - started).toBeGreaterThanOrEqual(REPLICATION_WAIT_MS);
         // Given back: the job's next try takes it afresh, and nothing says it may have played.
         expect(await redis.get(sendRecordKey(prefix, 'announce-2'))).toBeNull();
+        // For a while after, takes fail at once and write nothing (no queue of waits).
+        const quick = Date.now();
+        await expect(records.take('announce-3')).rejects.toBeInstanceOf(
+          SendRecordNotReplicatedError,
+        );
+        expect(Date.now() - quick).toBeLessThan(REPLICATION_WAIT_MS);
+        expect(await redis.get(sendRecordKey(prefix, 'announce-3'))).toBeNull();
       } finally {
         cluster.thaw(replica);
       }
@@ -94,6 +101,7 @@ describe('send records on Redis Cluster', () => {
       expect(await onReplica(replica.port, sendRecordKey(prefix, 'announce-2'))).toMatch(
         /^sending:/,
       );
+      await records.close();
     },
   );
 });

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { participantJobId } from '../../src/jobs/participant-job.js';
 import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
-import { sendRecordKey } from '../../src/worker/send-record.js';
+import { sendRecordKey, takeScript } from '../../src/worker/send-record.js';
+import { withRedis } from '../helpers/redis.js';
 import type { PipelineHooks } from '../../src/worker/types.js';
 import { until, withStack, type Stack } from './support/stack.js';
 
@@ -17,6 +18,17 @@ function postsFor(s: Stack, callSid: string): number {
 }
 
 describe('send records', () => {
+  it('a take sent again after a dropped connection takes its own record; another try finds it', async () => {
+    await withRedis(async (redis, prefix) => {
+      const key = sendRecordKey(prefix, 'job-1');
+      expect(await takeScript.run(redis, [key], ['sending:aaa', 60_000])).toBe('');
+      // The same call again (ioredis re-sends a command whose reply was lost): still ours.
+      expect(await takeScript.run(redis, [key], ['sending:aaa', 60_000])).toBe('');
+      // Another try of the job: the earlier one may have played.
+      expect(await takeScript.run(redis, [key], ['sending:bbb', 60_000])).toBe('sending:aaa');
+    });
+  });
+
   it('never sends an announcement whose earlier run may have sent it: unsafe-retry, "may have been played"', async () => {
     await withStack({ participants: 2 }, async (s) => {
       const [earlier, fresh] = s.conference.callSids as [string, string];
