@@ -232,7 +232,7 @@ export const overhead: Scenario = {
         targets,
         notes: [
           `Median of ${rounds} round(s) (order rotating): bare ${Math.round(medianRate(runs, BARE))} POSTs/s, ${Math.round(medianCpu(runs, BARE))} µs CPU/POST; ${medians.join('; ')}.`,
-          `Mock: zero latency, no rate limit; confbulk limit ${UNTHROTTLED}; ${CONCURRENCY} requests in flight in both (confbulk takes ceil(${CONCURRENCY} / K) jobs at a time).`,
+          `Mock: zero latency, no rate limit; confbulk limit ${UNTHROTTLED}; ${CONCURRENCY} requests in flight in both (confbulk holds about ${CONCURRENCY} / K + 1 chunks, src/worker/participant-slots.ts).`,
           'Both workers are child processes fed the same pre-enqueued participants; the benchmark process runs the mock.',
         ],
         data: { concurrency: CONCURRENCY, updates, rounds, perJob, bestRatio, cpuRatio, runs },
