@@ -16,6 +16,10 @@
  */
 import { Queue, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../logger.js';
+import type { RedisConnection } from '../queues.js';
+
+/** How long `close()` waits for replaced (stuck) workers to close. */
+const RETIRING_CLOSE_MS = 1000;
 
 export interface StuckGuardOptions {
   /** How often the queue is looked at (ms). @defaultValue 5000 */
@@ -37,6 +41,10 @@ export class GuardedWorker {
   #due: { since: number; started: number } | undefined;
   #checking = false;
   #closed = false;
+  /** The shared connection the queue is looked at through. */
+  private readonly connection: RedisConnection;
+  /** Workers replaced while stuck, still closing. */
+  readonly #retiring = new Set<Worker>();
   /** The processor, counting the jobs it has in flight and has started. */
   private readonly processor: Processor;
   restarts = 0;
@@ -62,6 +70,7 @@ export class GuardedWorker {
       }
     };
     this.#worker = this.#start();
+    this.connection = options.connection as RedisConnection;
     this.#queue = new Queue(queueName, {
       connection: options.connection,
       ...(options.prefix !== undefined && { prefix: options.prefix }),
@@ -76,10 +85,21 @@ export class GuardedWorker {
     return this.#worker;
   }
 
+  /**
+   * Closes the worker (and any stuck one still closing: forced, and not waited for past
+   * RETIRING_CLOSE_MS, since a stuck loop may never end).
+   */
   async close(force?: boolean): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    await Promise.allSettled([this.#worker.close(force), this.#queue.close()]);
+    const retiring = Promise.allSettled([...this.#retiring].map((w) => w.close(true)));
+    await Promise.allSettled([
+      this.#worker.close(force),
+      this.#queue.close(),
+      new Promise((resolve) => setTimeout(resolve, RETIRING_CLOSE_MS).unref()).then(() =>
+        Promise.race([retiring, Promise.resolve()]),
+      ),
+    ]);
   }
 
   #start(): Worker {
@@ -93,7 +113,9 @@ export class GuardedWorker {
     this.#checking = true;
     try {
       const worker = this.#worker;
-      const room = this.#inFlight < (this.options.concurrency ?? 1);
+      // The worker's concurrency as it is now (the runtime lowers it while participant slots
+      // are taken).
+      const room = this.#inFlight < worker.concurrency;
       if (!room || worker.isPaused() || !worker.isRunning() || !(await this.#jobDue())) {
         this.#due = undefined;
         return;
@@ -111,7 +133,11 @@ export class GuardedWorker {
       );
       this.#due = undefined;
       this.#worker = this.#start();
-      void worker.close().catch(() => {});
+      this.#retiring.add(worker);
+      void worker
+        .close()
+        .catch(() => {})
+        .finally(() => this.#retiring.delete(worker));
     } catch {
       // Redis unreachable: nothing can be judged; the next check tries again.
     } finally {
@@ -119,11 +145,17 @@ export class GuardedWorker {
     }
   }
 
-  /** A job of the queue could be taken now: one is waiting, or a delayed one is past due. */
+  /**
+   * A job of the queue could be taken now: one is waiting, or a delayed one is past its time
+   * by more than a check (the delayed set's score is the due time x 0x1000, BullMQ's own
+   * encoding; a job's `timestamp + delay` is not its due time after a retry's backoff).
+   */
   async #jobDue(): Promise<boolean> {
     const counts = await this.#queue.getJobCounts('wait', 'prioritized');
     if ((counts.wait ?? 0) + (counts.prioritized ?? 0) > 0) return true;
-    const [first] = await this.#queue.getDelayed(0, 0);
-    return first !== undefined && first.timestamp + first.delay < Date.now() - this.#checkMs;
+    const cutoff = (Date.now() - this.#checkMs) * 0x1000;
+    const delayed = this.#queue.keys.delayed ?? this.#queue.toKey('delayed');
+    const due = await this.connection.zcount(delayed, '-inf', String(cutoff));
+    return due > 0;
   }
 }

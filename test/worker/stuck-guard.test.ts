@@ -31,9 +31,12 @@ describe('GuardedWorker', () => {
       await guarded.worker.waitUntilReady();
       // The loop's next wait for jobs never returns: it ends its current one (drainDelay 1 s).
       const stuck: Worker = guarded.worker;
-      (stuck as unknown as { waitForJob: () => Promise<number> }).waitForJob = () =>
-        new Promise(() => {});
-      await sleep(1500);
+      let hung = false;
+      (stuck as unknown as { waitForJob: () => Promise<number> }).waitForJob = () => {
+        hung = true;
+        return new Promise(() => {});
+      };
+      await until(() => hung, 15_000, 'the fetch loop is in its hung wait');
       await queue.add('x', {}, { jobId: 'due-1' });
       await sleep(600);
       expect(ran).toEqual([]);
@@ -43,6 +46,45 @@ describe('GuardedWorker', () => {
       await queue.add('x', {}, { jobId: 'due-2' });
       await until(() => ran.length === 2, 5000, 'the next job ran');
       expect(ran).toEqual(['due-1', 'due-2']);
+    } finally {
+      await guarded.close(true);
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it('leaves a worker alone while a retried job waits out its backoff', async () => {
+    const connection = testRedis({ maxRetriesPerRequest: null });
+    const prefix = `{${uniquePrefix()}}`;
+    const queue = new Queue('q', { connection, prefix });
+    const tries: number[] = [];
+    const guarded = new GuardedWorker(
+      'q',
+      async () => {
+        tries.push(Date.now());
+        // Runs a while, then fails: its retry is due 2 s after the failure, 3 s after the
+        // job was created (a job's timestamp + delay would say 2 s).
+        if (tries.length === 1) {
+          await sleep(1000);
+          throw new Error('transient');
+        }
+      },
+      { connection, prefix, concurrency: 1 },
+      () => {},
+      silentLogger,
+      { checkMs: 100, stuckMs: 300 },
+    );
+    try {
+      await guarded.worker.waitUntilReady();
+      await queue.add(
+        'x',
+        {},
+        { jobId: 'retried', attempts: 2, backoff: { type: 'fixed', delay: 2000 } },
+      );
+      await until(() => tries.length === 2, 10_000, 'the retry ran');
+      expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(2900);
+      expect(guarded.restarts).toBe(0);
     } finally {
       await guarded.close(true);
       await queue.obliterate({ force: true }).catch(() => {});
