@@ -92,14 +92,14 @@ export class GuardedWorker {
   async close(force?: boolean): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    const retiring = Promise.allSettled([...this.#retiring].map((w) => w.close(true)));
-    await Promise.allSettled([
-      this.#worker.close(force),
-      this.#queue.close(),
-      new Promise((resolve) => setTimeout(resolve, RETIRING_CLOSE_MS).unref()).then(() =>
-        Promise.race([retiring, Promise.resolve()]),
-      ),
-    ]);
+    const retiring =
+      this.#retiring.size === 0
+        ? Promise.resolve()
+        : Promise.race([
+            Promise.allSettled([...this.#retiring].map((w) => w.close(true))),
+            new Promise((resolve) => setTimeout(resolve, RETIRING_CLOSE_MS).unref()),
+          ]);
+    await Promise.allSettled([this.#worker.close(force), this.#queue.close(), retiring]);
   }
 
   #start(): Worker {
