@@ -96,6 +96,7 @@ export async function createConfbulk(options: ConfbulkOptions): Promise<Confbulk
     keys,
     queue: (name) => queue(name)(),
     limitsOf: (space) => config.spaces.get(space)?.rateLimits ?? [],
+    logger,
   });
   const explain = (batch: Batch): Promise<Batch> => explainer.explain(batch);
   const waiter = new BatchWaiter({

@@ -42,3 +42,13 @@ export class IdempotencyConflictError extends ConfbulkError {
     );
   }
 }
+
+/** `waitForBatch` could not read the batch at all before `timeoutMs` (Redis does not answer). */
+export class BatchUnreadableError extends ConfbulkError {
+  constructor(
+    readonly batchId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`batch '${batchId}' could not be read within ${timeoutMs} ms: Redis does not answer`);
+  }
+}

@@ -9,9 +9,44 @@ import { closeRedis } from '../queues.js';
 import { isConnectionError } from '../redis-url.js';
 import type { BatchStore } from '../batches/store.js';
 import type { BatchEvent } from '../batches/completion.js';
-import { BatchNotFoundError, BatchWaitTimeoutError } from './errors.js';
+import { BatchNotFoundError, BatchUnreadableError, BatchWaitTimeoutError } from './errors.js';
 import type { ProducerKeys } from '../keys.js';
 import type { Batch, WaitOptions } from '../types.js';
+
+/** A read still unanswered at the caller's deadline. */
+class PastDeadline extends Error {}
+
+/**
+ * `read`, or a PastDeadline rejection once `deadline` passes, or the signal's reason when it
+ * aborts, whichever comes first.
+ */
+function bounded<T>(
+  read: Promise<T>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (deadline === Infinity && !signal) return read;
+  return new Promise<T>((resolve, reject) => {
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+      settle();
+    };
+    const aborted = (): void => finish(() => reject(signal?.reason));
+    const timer =
+      deadline === Infinity
+        ? undefined
+        : setTimeout(
+            () => finish(() => reject(new PastDeadline())),
+            Math.max(0, deadline - Date.now()),
+          );
+    signal?.addEventListener('abort', aborted, { once: true });
+    read.then(
+      (value) => finish(() => resolve(value)),
+      (err: unknown) => finish(() => reject(err)),
+    );
+  });
+}
 
 /** Errors of a Redis that is failing over or briefly unreachable, worth the next poll. */
 function isTransientRedisError(err: unknown): boolean {
@@ -65,9 +100,22 @@ export class BatchWaiter {
       signal?.throwIfAborted();
       let batch: Batch;
       try {
-        const read = await this.#readBatch(id, last !== undefined, deadline);
-        batch = this.#options.explain ? await this.#options.explain(read) : read;
+        // A read Redis never answers (unreachable, commands queued for ever) must not hold
+        // the wait past its deadline.
+        const read = await bounded(
+          this.#readBatch(id, last !== undefined, deadline),
+          deadline,
+          signal,
+        );
+        batch = this.#options.explain
+          ? await bounded(this.#options.explain(read), deadline, signal)
+          : read;
       } catch (err) {
+        signal?.throwIfAborted();
+        if (err instanceof PastDeadline) {
+          if (last) throw new BatchWaitTimeoutError(id, timeoutMs ?? 0, last);
+          throw new BatchUnreadableError(id, timeoutMs ?? 0);
+        }
         // A read that met a failover (a cluster transaction is not retried) or Redis gone a
         // moment: the next poll tries again, until the deadline.
         if (!isTransientRedisError(err) || Date.now() >= deadline) {
@@ -123,14 +171,20 @@ export class BatchWaiter {
    */
   async #subscribedOrLate(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let aborted: (() => void) | undefined;
     const late = new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
       timer = setTimeout(resolve, Math.max(0, Math.min(SUBSCRIBE_WAIT_MS, deadline - Date.now())));
-      signal?.addEventListener('abort', () => resolve(), { once: true });
+      aborted = resolve;
+      signal?.addEventListener('abort', aborted, { once: true });
     });
     const subscribed = this.#subscribe().catch((err: unknown) =>
       this.#options.logger.warn({ err }, 'batch events unavailable; polling only'),
     );
-    await Promise.race([subscribed, late]).finally(() => clearTimeout(timer));
+    await Promise.race([subscribed, late]).finally(() => {
+      clearTimeout(timer);
+      if (aborted) signal?.removeEventListener('abort', aborted);
+    });
   }
 
   /** Ends the subscription. Idempotent. */

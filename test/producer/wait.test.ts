@@ -10,7 +10,7 @@ import { ProducerKeys } from '../../src/keys.js';
 import { silentLogger } from '../../src/logger.js';
 import { BatchWaiter } from '../../src/producer/wait.js';
 import type { RedisConnection } from '../../src/queues.js';
-import { BatchWaitTimeoutError } from '../../src/producer/errors.js';
+import { BatchUnreadableError, BatchWaitTimeoutError } from '../../src/producer/errors.js';
 import { freePort } from '../../scripts/redis.js';
 import { until } from '../worker/support/stack.js';
 import { withScene } from './support.js';
@@ -118,5 +118,30 @@ describe('BatchWaiter', () => {
       },
       { withMock: true },
     );
+  });
+
+  it('keeps its deadline when Redis never answers its reads', async () => {
+    const dead = await freePort();
+    // Commands queue for ever while it reconnects (no retry limit per request).
+    const unanswering = new Redis({ host: '127.0.0.1', port: dead, maxRetriesPerRequest: null });
+    unanswering.on('error', () => {});
+    const keys = new ProducerKeys('wait-test');
+    const waiter = new BatchWaiter({
+      redis: unanswering,
+      keys,
+      batches: new BatchStore({ redis: unanswering, keys }),
+      logger: silentLogger,
+      pollMs: 50,
+    });
+    try {
+      const started = Date.now();
+      await expect(waiter.wait('b_unreadable', { timeoutMs: 1500 })).rejects.toBeInstanceOf(
+        BatchUnreadableError,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await waiter.close();
+      unanswering.disconnect();
+    }
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { RateLimitSpec } from '../../config.js';
+import type { Logger } from '../../logger.js';
 import type { RedisConnection } from '../../queues.js';
 import type { ProducerKeys } from '../../keys.js';
 import { QUEUE_NAMES, updatesQueueName } from '../../queues.js';
@@ -23,6 +24,8 @@ export interface BatchExplainerOptions {
   limitsOf: (space: string) => readonly RateLimitSpec[];
   /** @defaultValue 1000 */
   cacheMs?: number;
+  /** Where a reason that cannot be read is told (once per kind). @defaultValue silent */
+  logger?: Logger;
 }
 
 interface SpaceFacts {
@@ -34,6 +37,8 @@ interface SpaceFacts {
 export class BatchExplainer {
   readonly #o: BatchExplainerOptions;
   readonly #spaces = new Map<string, Promise<SpaceFacts>>();
+  /** Kinds of failure already logged. */
+  readonly #warned = new Set<string>();
 
   constructor(options: BatchExplainerOptions) {
     this.#o = options;
@@ -48,7 +53,16 @@ export class BatchExplainer {
   async explain(batch: Batch): Promise<Batch> {
     try {
       return await this.#explain(batch);
-    } catch {
+    } catch (err) {
+      // One line per kind of failure, not one per read.
+      const kind = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      if (!this.#warned.has(kind) && this.#warned.size < 100) {
+        this.#warned.add(kind);
+        this.#o.logger?.warn(
+          { err, batchId: batch.id },
+          'could not read the reason of a batch; read without it',
+        );
+      }
       const { reason: _old, ...rest } = batch;
       return rest;
     }
