@@ -404,17 +404,20 @@ return { ms(paused), ms(now) }
  * time unless that has left the window too.
  *
  * KEYS[1] state hash; KEYS[2..1+W] window lists
- * ARGV[1] W, then count, duration (ms), bucket (ms) per window
- * ARGV[2+3W] P, then per move the grant's Redis time (as reserve returned it), the Redis
+ * ARGV[1] base margin (ms): the margin in force is the larger of it and the learnt one, as
+ *   in reserve (a move within the margin of a window's edge is still in that window)
+ * ARGV[2] W, then count, duration (ms), bucket (ms) per window
+ * ARGV[3+3W] P, then per move the grant's Redis time (as reserve returned it), the Redis
  *   time to move to, and how many permits
  * Returns the permits moved (placed in the first window).
  */
 export const restampScript = new LuaScript(
   'ratelimit-restamp',
   `${PROLOGUE}${RELEASE}
-local windows = windowsFrom(1)
-local margin = tonumber(redis.call('HGET', state, 'margin')) or 0
-local p0 = 2 + 3 * #windows
+local windows = windowsFrom(2)
+local base = tonumber(ARGV[1])
+local margin = math.max(base, tonumber(redis.call('HGET', state, 'margin')) or base)
+local p0 = 3 + 3 * #windows
 local moved = 0
 for wi, w in ipairs(windows) do
   local total = running(w)

@@ -108,6 +108,7 @@ export class RateLimitStore {
    */
   async restamp(moves: readonly (readonly [number, number, number])[]): Promise<number> {
     const r = await restampScript.run(this.redis, this.allKeys, [
+      this.o.jitterMs,
       ...this.windowArgs,
       moves.length,
       ...moves.flatMap(([at, to, count]) => [at.toFixed(4), to.toFixed(4), count]),
