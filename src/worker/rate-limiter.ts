@@ -40,7 +40,7 @@
  *   having accepted them before the server; a busy server), measured up to 87 ms after the
  *   write at the mock (docs/design.md). When that time may be later than the grant's stamp
  *   + the base margin, the request moves there in every window (restamp script, batched
- *   for RESTAMP_BATCH_MS, no capacity check); otherwise nothing moves, so an API that
+ *   for a few ms: rate-limiter/arrivals.ts, no capacity check); otherwise nothing moves, so an API that
  *   answers after a steady latency costs no throughput, only its latency's variation does.
  *   Where the write moment is unknown (a client that does not report it), or the fastest
  *   round trip is not trusted yet (its first second), the answer itself is the bound. A
@@ -69,108 +69,20 @@ import {
   type RateLimiterOptions,
   type ResolvedRateLimiterOptions,
 } from './rate-limiter/options.js';
-import { FastestTrip } from './rate-limiter/fastest-trip.js';
+import { Arrivals } from './rate-limiter/arrivals.js';
 import { PermitPool } from './rate-limiter/permit-pool.js';
 import { RedisClock } from './rate-limiter/redis-clock.js';
 import { ServerHeaders } from './rate-limiter/server-headers.js';
 import { parsePauseMessage, RateLimitStore, type Reservation } from './rate-limiter/store.js';
+import type { Permit, RateLimiter, RateLimiterStats } from './rate-limiter/types.js';
 import { Waiters } from './waiters.js';
 
 export type { RateLimiterOptions } from './rate-limiter/options.js';
+export type { Permit, RateLimiter, RateLimiterStats } from './rate-limiter/types.js';
 export { RateLimiterClosedError, RATE_LIMITER_CLOSED_MESSAGE } from './rate-limiter/errors.js';
-
-export interface RateLimiterStats {
-  /** Permits handed to callers. */
-  granted: number;
-  /** Permits granted by Redis to this process. */
-  reserved: number;
-  /** Granted permits not used in time, or voided by a pause. */
-  dropped: number;
-  /** Of those, permits given back to the windows (they never started). */
-  returned: number;
-  /** Requests moved in the windows from their grant's time to a later arrival bound. */
-  restamped: number;
-  /** Sum of how far (ms) requests were asked to move (bound - grant stamp). */
-  movedMs: number;
-  /** Permits whose request was reported written (`sent()`). */
-  sent: number;
-  /** Permits answered without a write moment (their answer is their arrival bound). */
-  answeredUnsent: number;
-  /** Fastest round trip from write to answer seen lately (ms), 0 before the first. */
-  fastestTripMs: number;
-  /** Reservations (Redis round trips for permits). */
-  reserveCalls: number;
-  /** Of those, answered that a window was full (or the space paused): callers wait for it. */
-  fullReplies: number;
-  /** Redis calls of any kind made by this limiter. */
-  redisCalls: number;
-  /** Callers waiting for a permit now. */
-  waiting: number;
-  /** Rate factor last seen, 1 = the configured counts. */
-  rateFactor: number;
-  /** Margin last seen (ms). */
-  marginMs: number;
-  /** Redis time (epoch ms) until which the space is paused, as last seen; 0 = never paused. */
-  pausedUntil: number;
-}
-
-export interface Permit {
-  /** Ms the caller waited for it. */
-  waitedMs: number;
-  /** The request will not go out (or provably never left): its permit returns to the windows. */
-  giveBack(): void;
-  /**
-   * The request was handed whole to its connection now (written to the socket). Its answer
-   * then tells how long it may have taken to reach the server: `answered()`. At most once;
-   * giveBack does nothing after it.
-   */
-  sent(): void;
-  /**
-   * The request's answer (or a failure proving it left: timeout, reset) is back. It reached
-   * the server no later than now minus the space's fastest round trip from write to answer
-   * (now itself where its write moment is unknown: a client that does not report it);
-   * when that may be past its grant's stamp + the base margin, it moves in the windows to
-   * that time. At most once, after sending.
-   */
-  answered(): void;
-}
-
-export interface RateLimiter {
-  readonly space: string;
-  /**
-   * Resolves when the caller may send one request, with the ms it waited. Rejects with
-   * `signal.reason` when aborted, and with a RateLimiterClosedError when closed.
-   */
-  acquire(signal?: AbortSignal): Promise<number>;
-  /**
-   * As `acquire`, with a handle: `giveBack()` when the request will not be sent after all
-   * (the circuit opened meanwhile, the job was superseded), so that its permit returns to
-   * the windows. At most once, and only before the request would have gone out.
-   */
-  take(signal?: AbortSignal): Promise<Permit>;
-  /**
-   * A 429 was answered: pauses the whole space for `retryAfterMs` (else an adaptive
-   * backoff), lowers its rate, and widens its margin when its own counts were within the
-   * limit. Never rejects; Redis errors are logged.
-   */
-  onRateLimited(retryAfterMs?: number): Promise<void>;
-  /** Learns from a response's rate-limit headers. Cheap when nothing changes. Never rejects. */
-  observe(info: RateLimitInfo): Promise<void>;
-  /** A request succeeded: counted locally, reported with the next reservation. */
-  onSuccess(): void;
-  stats(): RateLimiterStats;
-  /** Rejects waiting callers with RateLimiterClosedError. Idempotent. */
-  close(): Promise<void>;
-}
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
-/** Late requests are collected this long (ms) before they move in the windows. */
-const RESTAMP_BATCH_MS = 2;
-/** The fastest round trip is the minimum over one to two spans of this (ms). */
-const TRIP_SPAN_MS = 10_000;
-/** ... and trusted from this long (ms) after its first sample (fastest-trip.ts). */
-const TRIP_WARM_UP_MS = 1000;
 
 class RedisRateLimiter implements RateLimiter {
   readonly space: string;
@@ -180,7 +92,7 @@ class RedisRateLimiter implements RateLimiter {
   private readonly log: Logger;
   /** Callers waiting for a permit; each is handed it with the ms it waited. */
   private readonly waiters = new Waiters<Permit>();
-  private readonly pool = new PermitPool((at, count) => this.giveBack(at, count));
+  private readonly pool = new PermitPool((at, count) => this.arrivals.giveBack(at, count));
   private readonly clock = new RedisClock();
   private readonly pending = new Set<Promise<unknown>>();
   private reserving = false;
@@ -189,22 +101,13 @@ class RedisRateLimiter implements RateLimiter {
   /** Delay of the last retry after a failed reservation; 0 after a success. */
   private retryDelay = 0;
   private closed = false;
-  /** Permits to give back, by the Redis time they were granted at. */
-  private readonly returns = new Map<number, number>();
-  /** Late requests to move in the windows: [grant's Redis time, time to move to, count]. */
-  private readonly restamps = new Map<string, [number, number, number]>();
-  private readonly trips = new FastestTrip(TRIP_SPAN_MS, TRIP_WARM_UP_MS);
-  private restampTimer: NodeJS.Timeout | undefined;
+  /** What becomes of granted permits: given back, or moved when they arrived late. */
+  private readonly arrivals: Arrivals;
   /** Successes not reported to Redis yet. */
   private successes = 0;
   private counts = {
     granted: 0,
     reserved: 0,
-    returned: 0,
-    restamped: 0,
-    movedMs: 0,
-    sent: 0,
-    answeredUnsent: 0,
     reserveCalls: 0,
     fullReplies: 0,
     redisCalls: 0,
@@ -224,6 +127,14 @@ class RedisRateLimiter implements RateLimiter {
       space: this.space,
     });
     this.store = new RateLimitStore(this.o.redis, this.o);
+    this.arrivals = new Arrivals({
+      store: this.store,
+      clock: this.clock,
+      jitterMs: this.o.jitterMs,
+      call: (promise) => this.call(promise),
+      onReturned: () => this.pump(),
+      isClosed: () => this.closed,
+    });
     this.headers = new ServerHeaders(this.o, this.log);
     this.seen.marginMs = this.o.jitterMs;
     this.o.metrics?.rateLimitMargin.set({ space: this.space }, this.o.jitterMs);
@@ -295,7 +206,8 @@ class RedisRateLimiter implements RateLimiter {
   stats(): RateLimiterStats {
     return {
       ...this.counts,
-      fastestTripMs: this.trips.get(performance.now()),
+      ...this.arrivals.counts,
+      fastestTripMs: this.arrivals.fastestTripMs(),
       dropped: this.pool.dropped,
       waiting: this.waiters.size,
       rateFactor: this.seen.factor,
@@ -310,8 +222,7 @@ class RedisRateLimiter implements RateLimiter {
     clearTimeout(this.timer);
     this.waiters.rejectAll(new RateLimiterClosedError(this.space));
     this.pool.clear();
-    this.flushReturns();
-    this.flushRestamps();
+    this.arrivals.flush();
     const sub = this.o.subscriber;
     if (sub) {
       sub.removeListener('message', this.onMessage);
@@ -337,48 +248,9 @@ class RedisRateLimiter implements RateLimiter {
   private granted(waitedMs: number, at: number): Permit {
     this.counts.granted += 1;
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
-    let done = false;
-    let writtenAt: number | undefined;
-    return {
-      waitedMs,
-      giveBack: () => {
-        if (done || writtenAt !== undefined || this.closed) return;
-        done = true;
-        this.counts.granted -= 1;
-        this.giveBack(at, 1);
-      },
-      sent: () => {
-        if (done || writtenAt !== undefined) return;
-        writtenAt = performance.now();
-        this.counts.sent += 1;
-      },
-      answered: () => {
-        if (done || this.closed) return;
-        done = true;
-        this.arrivedBy(at, writtenAt);
-      },
-    };
-  }
-
-  /**
-   * A request of the grant stamped `at` was answered now, after being written at local
-   * time `writtenAt` (undefined: unknown). It reached the server no later than now minus
-   * the fastest round trip (which this one joins); within the base margin of its stamp the
-   * windows already cover that, later it moves there.
-   */
-  private arrivedBy(at: number, writtenAt: number | undefined): void {
-    const now = performance.now();
-    let by = now;
-    if (writtenAt === undefined) {
-      this.counts.answeredUnsent += 1;
-    } else {
-      this.trips.add(now - writtenAt, now);
-      by = now - this.trips.get(now);
-    }
-    const to = this.clock.toRedisNotAfter(by);
-    if (to <= at + this.o.jitterMs) return;
-    this.counts.movedMs += to - at;
-    this.restamp(at, to);
+    return this.arrivals.permit(waitedMs, at, () => {
+      this.counts.granted -= 1;
+    });
   }
 
   /** One reservation at a time, for the waiters the held permits do not cover. */
@@ -443,50 +315,6 @@ class RedisRateLimiter implements RateLimiter {
       },
       Math.max(1, Math.ceil(ms)),
     );
-  }
-
-  /**
-   * Unused permits go back to the windows: they never started. Those of one grant given
-   * back in the same turn of the event loop go in one call.
-   */
-  private giveBack(at: number, count: number): void {
-    const first = this.returns.size === 0;
-    this.returns.set(at, (this.returns.get(at) ?? 0) + count);
-    if (first) queueMicrotask(() => this.flushReturns());
-  }
-
-  private flushReturns(): void {
-    const returns = [...this.returns];
-    this.returns.clear();
-    for (const [at, n] of returns) {
-      void this.call(this.store.giveBack(at, n)).then((back) => {
-        this.counts.returned += back ?? 0;
-        if (back) this.pump();
-      });
-    }
-  }
-
-  /**
-   * Late requests of the next few ms go in one call: at most RESTAMP_BATCH_MS later than
-   * needed for the ones that could only be moved to the script's now.
-   */
-  private restamp(at: number, to: number): void {
-    const key = `${at} ${Math.ceil(to)}`;
-    const move = this.restamps.get(key);
-    if (move) move[2] += 1;
-    else this.restamps.set(key, [at, Math.ceil(to), 1]);
-    this.restampTimer ??= setTimeout(() => this.flushRestamps(), RESTAMP_BATCH_MS);
-  }
-
-  private flushRestamps(): void {
-    clearTimeout(this.restampTimer);
-    this.restampTimer = undefined;
-    if (this.restamps.size === 0) return;
-    const moves = [...this.restamps.values()];
-    this.restamps.clear();
-    void this.call(this.store.restamp(moves)).then((moved) => {
-      this.counts.restamped += moved ?? 0;
-    });
   }
 
   private learnMargin(marginMs: number): void {

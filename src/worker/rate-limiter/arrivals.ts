@@ -1,0 +1,171 @@
+/**
+ * What becomes of a permit after its grant (rate-limiter.ts has the rule): the request it
+ * let through is written and answered, or it is given back unused.
+ *
+ * - Given back (never sent, dropped late, voided by a pause): it never started, so it
+ *   leaves every window; those of one grant given back in the same turn of the event loop
+ *   go in one call (return script).
+ * - Answered: the request reached the server no later than its answer minus the fastest
+ *   write-to-answer round trip seen lately (FastestTrip), or its answer when its write was
+ *   not reported. Later than its grant's stamp + the base margin, it moves there in every
+ *   window (restamp script), in calls batched for RESTAMP_BATCH_MS.
+ */
+import { performance } from 'node:perf_hooks';
+import { FastestTrip } from './fastest-trip.js';
+import type { RedisClock } from './redis-clock.js';
+import type { RateLimitStore } from './store.js';
+import type { Permit } from './types.js';
+
+/** Late requests are collected this long (ms) before they move in the windows. */
+const RESTAMP_BATCH_MS = 2;
+/** The fastest round trip is the minimum over one to two spans of this (ms). */
+const TRIP_SPAN_MS = 10_000;
+/** ... and trusted this long (ms) after its first sample. */
+const TRIP_WARM_UP_MS = 1000;
+
+export interface ArrivalCounts {
+  /** Permits given back to the windows (they never started). */
+  returned: number;
+  /** Answered requests moved later in the windows. */
+  restamped: number;
+  /** How far (ms) they were moved, in all. */
+  movedMs: number;
+  /** Requests reported written to their connection. */
+  sent: number;
+  /** Requests answered with no write reported (the answer is their bound). */
+  answeredUnsent: number;
+}
+
+export interface ArrivalsDeps {
+  store: RateLimitStore;
+  clock: RedisClock;
+  /** The base margin (ms). */
+  jitterMs: number;
+  /** Runs a Redis call for its effect (errors logged, never thrown). */
+  call: <T>(promise: Promise<T>) => Promise<T | undefined>;
+  /** Permits came back to the windows: waiters may be served. */
+  onReturned: () => void;
+  isClosed: () => boolean;
+}
+
+export class Arrivals {
+  readonly counts: ArrivalCounts = {
+    returned: 0,
+    restamped: 0,
+    movedMs: 0,
+    sent: 0,
+    answeredUnsent: 0,
+  };
+  /** Permits to give back, by the Redis time they were granted at. */
+  private readonly returns = new Map<number, number>();
+  /** Late requests to move: [grant time, time to move to, count], by both times. */
+  private readonly restamps = new Map<string, [number, number, number]>();
+  private readonly trips = new FastestTrip(TRIP_SPAN_MS, TRIP_WARM_UP_MS);
+  private restampTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: ArrivalsDeps) {}
+
+  /**
+   * The handle of a permit granted at Redis time `at`; `onGivenBack` hears when it is given
+   * back unused.
+   */
+  permit(waitedMs: number, at: number, onGivenBack: () => void): Permit {
+    let done = false;
+    let writtenAt: number | undefined;
+    return {
+      waitedMs,
+      giveBack: () => {
+        if (done || writtenAt !== undefined || this.d.isClosed()) return;
+        done = true;
+        onGivenBack();
+        this.giveBack(at, 1);
+      },
+      sent: () => {
+        if (done || writtenAt !== undefined) return;
+        writtenAt = performance.now();
+        this.counts.sent += 1;
+      },
+      answered: () => {
+        if (done || this.d.isClosed()) return;
+        done = true;
+        this.arrivedBy(at, writtenAt);
+      },
+    };
+  }
+
+  /** The fastest round trip trusted now (ms; 0 when none yet). */
+  fastestTripMs(): number {
+    return this.trips.get(performance.now());
+  }
+
+  /** Sends what is collected now (at close). */
+  flush(): void {
+    this.flushReturns();
+    this.flushRestamps();
+  }
+
+  /**
+   * A request of the grant stamped `at` was answered now, after being written at local
+   * time `writtenAt` (undefined: unknown). It reached the server no later than now minus
+   * the fastest round trip (which this one joins); within the base margin of its stamp the
+   * windows already cover that, later it moves there.
+   */
+  private arrivedBy(at: number, writtenAt: number | undefined): void {
+    const now = performance.now();
+    let by = now;
+    if (writtenAt === undefined) {
+      this.counts.answeredUnsent += 1;
+    } else {
+      this.trips.add(now - writtenAt, now);
+      by = now - this.trips.get(now);
+    }
+    const to = this.d.clock.toRedisNotAfter(by);
+    if (to <= at + this.d.jitterMs) return;
+    this.counts.movedMs += to - at;
+    this.restamp(at, to);
+  }
+
+  /**
+   * Unused permits go back to the windows: they never started. Those of one grant given
+   * back in the same turn of the event loop go in one call.
+   */
+  giveBack(at: number, count: number): void {
+    const first = this.returns.size === 0;
+    this.returns.set(at, (this.returns.get(at) ?? 0) + count);
+    if (first) queueMicrotask(() => this.flushReturns());
+  }
+
+  private flushReturns(): void {
+    const returns = [...this.returns];
+    this.returns.clear();
+    for (const [at, n] of returns) {
+      void this.d.call(this.d.store.giveBack(at, n)).then((back) => {
+        this.counts.returned += back ?? 0;
+        if (back) this.d.onReturned();
+      });
+    }
+  }
+
+  /**
+   * Late requests of the next few ms go in one call: at most RESTAMP_BATCH_MS later than
+   * needed for the ones that could only be moved to the script's now.
+   */
+  private restamp(at: number, to: number): void {
+    const key = `${at} ${Math.ceil(to)}`;
+    const move = this.restamps.get(key);
+    if (move) move[2] += 1;
+    else this.restamps.set(key, [at, Math.ceil(to), 1]);
+    this.restampTimer ??= setTimeout(() => this.flushRestamps(), RESTAMP_BATCH_MS);
+  }
+
+  private flushRestamps(): void {
+    clearTimeout(this.restampTimer);
+    this.restampTimer = undefined;
+    if (this.restamps.size === 0) return;
+    const moves = [...this.restamps.values()];
+    this.restamps.clear();
+    void this.d.call(this.d.store.restamp(moves)).then((moved) => {
+      this.counts.restamped += moved ?? 0;
+    });
+  }
+}
