@@ -72,6 +72,28 @@ function configFor(mock: MockServer, prefix: string): ConfbulkConfig {
   };
 }
 
+/** What each space's limiter, updates queue and worker look like now (for a stall's message). */
+async function diagnose(stack: WorkerStack, config: ConfbulkConfig): Promise<string> {
+  const out: Record<string, unknown> = {};
+  for (const space of SPACES) {
+    const queue = stack.queues.queue(space);
+    const worker = stack.runtime.workers.find((w) => w.name === `updates.${space}`);
+    out[space] = {
+      limiter: stack.runtime.limiters.get(space)?.stats(),
+      circuit: stack.runtime.circuits.get(space)?.isOpen() ? 'not closed' : 'closed',
+      jobs: await queue.getJobCounts().catch((e: unknown) => String(e)),
+      active: (await queue.getActive().catch(() => [])).map((j) => ({
+        id: j.id,
+        attemptsMade: j.attemptsMade,
+        processedOn: j.processedOn,
+      })),
+      worker: worker && { running: worker.isRunning(), concurrency: worker.concurrency },
+      updatesPerJob: config.updatesPerJob,
+    };
+  }
+  return JSON.stringify(out);
+}
+
 describe('Redis Cluster (3 primaries + 3 replicas), one seed node', () => {
   it(
     'mutes two spaces at once, each under its own tag; a primary killed -9 mid-batch: both complete, everyone muted',
@@ -147,7 +169,14 @@ describe('Redis Cluster (3 primaries + 3 replicas), one seed node', () => {
         const victim = await cluster.primaryFor(spaceTag(prefix, 'alpha'));
         expect(victim.address).toBe(cluster.seed);
         await cluster.kill(victim);
-        const done = await Promise.all(handles.map((h) => h.completed({ timeoutMs: 90_000 })));
+        const done = await Promise.all(
+          handles.map((h) =>
+            h.completed({ timeoutMs: 90_000 }).catch(async (err: unknown) => {
+              // A stall must say where it stands: each space's limiter, queue and worker.
+              throw new Error(`${String(err)}\n${await diagnose(stack!, config)}`);
+            }),
+          ),
+        );
         await cluster.waitHealthy();
         const promoted = await cluster.primaryFor(spaceTag(prefix, 'alpha'));
         expect(promoted.port).not.toBe(victim.port);
