@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { RedisConnection } from '../queues.js';
+import { participantJobId } from '../jobs/participant-job.js';
 import type { JobOutcome } from '../worker/types.js';
 import { CallBatcher } from './call-batcher.js';
 import { conferenceWideFields, fieldMask, INTENT_TTL_MS, type Claim } from '../intents/intents.js';
@@ -164,6 +165,9 @@ export function parseBatch(hash: Record<string, string>): Batch | undefined {
   return batch;
 }
 
+/** A running batch's members are kept this long after its listing, for repairs (repair.ts). */
+export const MEMBERS_TTL_MS = 24 * 3600 * 1000;
+
 export class BatchStore {
   readonly #redis: RedisConnection;
   readonly #keys: ProducerKeys;
@@ -232,6 +236,16 @@ export class BatchStore {
   async get(id: string): Promise<Batch | undefined> {
     if (!id || id.includes(':')) return undefined;
     return parseBatch(await this.#redis.hgetall(this.#keys.batch(id)));
+  }
+
+  /** Call SIDs of a batch's members with no outcome recorded (src/batches/repair.ts). */
+  async pendingMembers(id: string): Promise<string[]> {
+    const [members, outcomes] = await Promise.all([
+      this.#redis.smembers(this.#keys.members(id)),
+      this.#redis.hkeys(this.#keys.outcomes(id)),
+    ]);
+    const ended = new Set(outcomes);
+    return members.filter((callSid) => !ended.has(participantJobId(id, callSid)));
   }
 
   /** The newest batches first. */
@@ -311,7 +325,7 @@ export class BatchStore {
         this.#keys.completions(),
         this.#keys.outcomes(id),
       ],
-      [id, new Date(now).toISOString(), now, this.retentionMs],
+      [id, new Date(now).toISOString(), now, this.retentionMs, MEMBERS_TTL_MS],
     )) as [number, number | string];
     return {
       finished: Number(reply[0]) === 1,

@@ -16,6 +16,7 @@ import type { ExtraWorkerSpec, PipelineHooks } from './types.js';
 import { BatchStore } from '../batches/store.js';
 import { BulkActionSubmitter } from '../bulk-actions/submit.js';
 import { CompletionNotifier } from '../batches/completion.js';
+import { LostJobsRepair } from '../batches/repair.js';
 import { DeadLetters } from '../dead-letters/dead-letters.js';
 import { Fanout } from '../fanout/fanout.js';
 import { IntentStore } from '../intents/intents.js';
@@ -39,6 +40,8 @@ export interface BatchWorkerContext {
   lockDurationMs: number;
   /** @defaultValue the guard of `config`, system CAs */
   webhooks?: WebhookDeliveryOptions;
+  /** How long a batch that lost its jobs stays still before it is repaired. @defaultValue 20000 */
+  repairQuietMs?: number;
 }
 
 export interface WebhookDeliveryOptions {
@@ -77,6 +80,15 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
   const webhooksQueue = open(WEBHOOKS_QUEUE);
   // Enqueues dead-letter replays whose process stopped after taking the entry.
   const deadLetters = new DeadLetters({ connection, prefix: config.prefix, queues: ctx.queues });
+  // Running batches whose jobs a failover lost are queued again (batches/repair.ts).
+  const repair = new LostJobsRepair({
+    batches,
+    queues: ctx.queues,
+    logger,
+    updatesPerJob: config.updatesPerJob,
+    serves: (space) => config.spaces.has(space),
+    ...(ctx.repairQuietMs !== undefined && { quietMs: ctx.repairQuietMs }),
+  });
   const notifier = new CompletionNotifier({
     redis: connection,
     keys,
@@ -84,7 +96,7 @@ export async function batchWorkerParts(ctx: BatchWorkerContext): Promise<BatchWo
     webhooks: webhooksQueue,
     metrics,
     logger,
-    alsoSweep: [() => deadLetters.finishPendingReplays()],
+    alsoSweep: [() => deadLetters.finishPendingReplays(), () => repair.sweep()],
   });
   const fanout = new Fanout({
     batches,

@@ -38,6 +38,8 @@ export interface WorkerStackOptions {
   redisHealth?: RedisHealth;
   /** How completion webhooks are delivered. @defaultValue the guard of `config`, system CAs */
   webhooks?: WebhookDeliveryOptions;
+  /** How long a batch that lost its jobs stays still before it is repaired (batches/repair.ts). */
+  repairQuietMs?: number;
 }
 
 export interface WorkerStack {
@@ -85,6 +87,7 @@ export async function startWorkerStack(options: WorkerStackOptions): Promise<Wor
       queues,
       lockDurationMs: resolveStalled(options.stalled).lockDurationMs,
       ...(options.webhooks && { webhooks: options.webhooks }),
+      ...(options.repairQuietMs !== undefined && { repairQuietMs: options.repairQuietMs }),
     });
     acquired.push(['batch parts', () => parts.close()]);
     const runtime = await startWorkerRuntime({

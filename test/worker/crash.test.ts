@@ -182,11 +182,13 @@ describe('worker processes', () => {
 
   it('runs a stalled chunk again after kill -9 without re-sending its finished participants', async () => {
     const conference = mock.createConference(account.accountSid, { participants: 20 });
-    // One chunk of 10 at a time; the limiter lets 5 of its 10 out, the rest wait 2 s.
+    // One chunk of 10 at a time; the limiter lets 5 of its 10 out, the rest wait 4 s, so the
+    // kill lands mid-chunk even on a loaded machine (at 2 s the first chunk could finish
+    // before the kill, and only the waiting second chunk, none of it ended, stalled).
     const chunked = {
       CONFBULK_UPDATES_PER_JOB: '10',
       CONFBULK_CONCURRENCY: '10',
-      CONFBULK_RATE_LIMIT: '5/2s',
+      CONFBULK_RATE_LIMIT: '5/4s',
     };
     const fastRecovery = ['--lock-duration-ms', '2000', '--stalled-interval-ms', '1000'];
     const first = start(chunked, fastRecovery);
@@ -211,7 +213,7 @@ describe('worker processes', () => {
 
       const second = start(chunked, fastRecovery);
       await second.ready();
-      const batch = await confbulk.waitForBatch(handle.id, { timeoutMs: 30_000 });
+      const batch = await confbulk.waitForBatch(handle.id, { timeoutMs: 45_000 });
       expect(batch.counts).toMatchObject({ total: 20, succeeded: 20, pending: 0 });
       expect(second.output(), 'the second worker took the chunk back').toContain(
         'stalled job taken back',

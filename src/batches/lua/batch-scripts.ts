@@ -116,7 +116,9 @@ return recordConferenceIntent(KEYS[2], fieldKeys(3), ARGV[1], version, split(ARG
  * every job already ended, e.g. nobody was listed).
  *
  *   KEYS[1] batch hash, KEYS[2] members set, KEYS[3] completions set, KEYS[4] outcomes hash
- *   ARGV[1] batch id, ARGV[2] now (ISO), ARGV[3] now (ms), ARGV[4] retention (ms)
+ *   ARGV[1] batch id, ARGV[2] now (ISO), ARGV[3] now (ms), ARGV[4] retention (ms),
+ *   ARGV[5] how long the members set is kept (ms): a batch whose jobs a failover lost is
+ *   queued again from it (src/batches/repair.ts)
  *
  * Returns {1, completed 0|1} or {0, state} when the batch was not listing.
  */
@@ -128,7 +130,7 @@ if state ~= 'listing' then return {0, state or ''} end
 local total = redis.call('SCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'total', total, 'state', 'running')
 redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
-redis.call('DEL', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return {1, completeIfDone(KEYS[1], KEYS[4], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 `,
   4,
