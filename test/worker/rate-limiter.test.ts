@@ -102,9 +102,12 @@ describe('RateLimiter', () => {
       expect((sorted[300] as number) - (sorted[0] as number)).toBeGreaterThanOrEqual(1000);
       expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(300);
       const calls = limiters.reduce((sum, l) => sum + l.stats().reserveCalls, 0);
+      const dropped = limiters.reduce((sum, l) => sum + l.stats().dropped, 0);
       // Grants of up to `maxBatch` (5) permits per call, plus the calls that found the
-      // window full and set the time to come back.
-      expect(calls).toBeLessThan(450 / 5 + 20);
+      // window full and set the time to come back, plus one per grant dropped late (a
+      // loaded machine reads a reply past the lateness bound: its permits go back and are
+      // asked for again; CI saw 117 calls with drops against a bound of 110 without them).
+      expect(calls).toBeLessThan(450 / 5 + 20 + dropped);
       for (const l of limiters) expect(l.stats().waiting).toBe(0);
     });
   });
