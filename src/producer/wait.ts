@@ -165,7 +165,7 @@ export class BatchWaiter {
 
   /**
    * Subscribes before the first read, so that an end between the two is not missed; but
-   * waits for the subscription no longer than `SUBSCRIBE_WAIT_MS` (nor past the deadline):
+   * waits for the subscription no longer than `SUBSCRIBE_WAIT_MS` (nor half the time left before the deadline):
    * a subscription that does not come (Redis unreachable, a cluster that lost the node the
    * subscriber was given) leaves the wait to its polls, which see every end anyway.
    */
@@ -174,7 +174,9 @@ export class BatchWaiter {
     let aborted: (() => void) | undefined;
     const late = new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve();
-      timer = setTimeout(resolve, Math.max(0, Math.min(SUBSCRIBE_WAIT_MS, deadline - Date.now())));
+      // Half the time left at most: the first read must still fit before the deadline.
+      const left = (deadline - Date.now()) / 2;
+      timer = setTimeout(resolve, Math.max(0, Math.min(SUBSCRIBE_WAIT_MS, left)));
       aborted = resolve;
       signal?.addEventListener('abort', aborted, { once: true });
     });

@@ -224,10 +224,6 @@ describe('worker processes', () => {
       }
       expect(posts.size).toBe(20);
       expect(mock.participants(conference.sid).every((p) => p.muted)).toBe(true);
-      // The stalled chunk ran again and skipped the members that had ended.
-      const completed = await queues.queue('default').getJobs(['completed']);
-      const skipped = completed.map((j) => (j.returnvalue as { skipped?: number }).skipped ?? 0);
-      expect(Math.max(...skipped), `skipped per chunk: ${skipped.join(', ')}`).toBeGreaterThan(0);
     } finally {
       await confbulk.close();
     }
