@@ -17,7 +17,7 @@
  * record), an idempotent update may be sent again (at least once).
  */
 import type { ParticipantQueues } from '../jobs/enqueue.js';
-import type { ParticipantJobData } from '../jobs/participant-job.js';
+import { participantJobsOf } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
 import type { Batch } from '../types.js';
 import type { BatchStore } from './store.js';
@@ -94,16 +94,7 @@ export class LostJobsRepair {
   async #requeue(batch: Batch): Promise<number> {
     const pending = (await this.#o.batches.pendingMembers(batch.id)).sort();
     if (pending.length === 0) return 0;
-    const jobs: ParticipantJobData[] = pending.map((callSid) => ({
-      v: 1,
-      space: batch.space,
-      conferenceSid: batch.conferenceSid as string,
-      callSid,
-      op: batch.op,
-      params: batch.params,
-      batchId: batch.id,
-      intent: batch.intent,
-    }));
+    const jobs = participantJobsOf(batch, batch.conferenceSid as string, pending);
     await this.#o.queues.addInChunks(jobs, { perJob: this.#o.updatesPerJob });
     return pending.length;
   }

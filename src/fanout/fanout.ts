@@ -12,7 +12,7 @@
 import { DelayedError, UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { ConfbulkError, ValidationError } from '../errors.js';
 import type { ParticipantQueues } from '../jobs/enqueue.js';
-import { participantJobId, type ParticipantJobData } from '../jobs/participant-job.js';
+import { participantJobId, participantJobsOf } from '../jobs/participant-job.js';
 import type { Logger } from '../logger.js';
 import type { ParticipantsApi } from '../signalwire/api.js';
 import { isSignalWireError } from '../signalwire/errors.js';
@@ -313,16 +313,7 @@ export class Fanout {
       ),
     ]);
     if (total < 0) return false;
-    const jobs: ParticipantJobData[] = callSids.map((callSid) => ({
-      v: 1,
-      space: batch.space,
-      conferenceSid,
-      callSid,
-      op: batch.op,
-      params: batch.params,
-      batchId: batch.id,
-      intent: batch.intent,
-    }));
+    const jobs = participantJobsOf(batch, conferenceSid, callSids);
     // Chunks are cut from every listed participant, so that a re-run builds the same ones
     // (same ids); those that ended are left out of their payloads.
     await this.#o.queues.addInChunks(jobs, {

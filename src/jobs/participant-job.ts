@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SPACE_NAME } from '../config.js';
 import { ValidationError } from '../errors.js';
+import type { Batch } from '../types.js';
 
 /** SignalWire SIDs are UUIDs; Twilio-style SIDs (two letters + 32 hex) are accepted too. */
 export const SID_PATTERN =
@@ -174,6 +175,24 @@ function isCommonValidJob(data: unknown): data is ParticipantJobData {
  */
 export function parseDequeuedJob(data: unknown): ParticipantJobData {
   return isCommonValidJob(data) ? data : parseParticipantJob(data);
+}
+
+/** The participant jobs of a batch for these call SIDs of its conference (fan-out, repair). */
+export function participantJobsOf(
+  batch: Pick<Batch, 'id' | 'space' | 'op' | 'params' | 'intent'>,
+  conferenceSid: string,
+  callSids: readonly string[],
+): ParticipantJobData[] {
+  return callSids.map((callSid) => ({
+    v: 1,
+    space: batch.space,
+    conferenceSid,
+    callSid,
+    op: batch.op,
+    params: batch.params,
+    batchId: batch.id,
+    intent: batch.intent,
+  }));
 }
 
 /** Deterministic job id: re-enqueueing the same work is a no-op. */
