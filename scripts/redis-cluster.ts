@@ -1,7 +1,8 @@
 /**
  * A real Redis Cluster for tests, chaos runs and benchmarks: 3 primaries and 3 replicas of
  * the machine's `redis-server` (Debian's package, installed by scripts/redis.ts when
- * missing) on free loopback ports, each in its own directory under one temporary
+ * missing) on loopback ports reserved by scripts/ports.ts (never reused while a killed node
+ * may come back, nor handed to another test), each in its own directory under one temporary
  * directory, joined with `redis-cli --cluster create --cluster-replicas 1`.
  *
  * Tuned for tests, and said so: `cluster-node-timeout` is 1 s (failover within a few
@@ -19,7 +20,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { assertSupportedVersion, freePort, redisServerBinary, redisVersion } from './redis.js';
+import { releasePort, reservePort } from './ports.js';
+import { assertSupportedVersion, redisServerBinary, redisVersion } from './redis.js';
 
 export interface ClusterNode {
   port: number;
@@ -47,6 +49,11 @@ export interface ProvisionedCluster {
   thaw(node: ClusterNode): void;
   /** Resolves once every slot is served by a primary that answers and the cluster is ok. */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Each node as it sees itself now (role, primary, keys, replication offsets) and the end of
+   * its log: what a failed failover test prints.
+   */
+  describe(): Promise<string>;
   /** Stops every node and removes the directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -97,7 +104,7 @@ export async function provisionRedisCluster(
   const count = primaries * (1 + replicas);
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < count; i++) {
-    const port = await freePort();
+    const port = await reservePort();
     nodes.push({ port, address: `127.0.0.1:${port}` });
   }
   const children = new Map<number, ChildProcess>();
@@ -184,6 +191,7 @@ export async function provisionRedisCluster(
     // A frozen node would never handle its SIGTERM.
     for (const proc of children.values()) if (proc.exitCode === null) proc.kill('SIGCONT');
     await Promise.all(nodes.map((n) => killNode(n, 'SIGTERM')));
+    for (const n of nodes) releasePort(n.port);
     rmSync(root, { recursive: true, force: true });
   };
 
@@ -289,6 +297,22 @@ export async function provisionRedisCluster(
         const replica = nodes.find((n) => n.port === port);
         if (role[0] !== 'master' || !replica) throw new Error(`${primary.address} has no replica`);
         return replica;
+      },
+      async describe() {
+        const lines = await Promise.all(
+          nodes.map(async (n) => {
+            const facts = await ask(n.port, async (r) => {
+              const info = await r.info('replication');
+              const wanted =
+                /^(role|master_port|master_link_status|master_sync_in_progress|master_repl_offset|slave_repl_offset|slave\d+):/;
+              const fields = info.split('\r\n').filter((l) => wanted.test(l));
+              return `keys=${await r.dbsize()} ${fields.join(' ')}`;
+            }).catch((err: unknown) => `unreachable (${String(err)})`);
+            const log = (output.get(n.port) ?? '').trim().split('\n').slice(-8).join('\n    ');
+            return `${n.address}: ${facts}\n    ${log}`;
+          }),
+        );
+        return lines.join('\n');
       },
       freeze: (node) => void children.get(node.port)?.kill('SIGSTOP'),
       thaw: (node) => void children.get(node.port)?.kill('SIGCONT'),

@@ -3,8 +3,8 @@
  *
  * Order of preference:
  *  1. `REDIS_URL` when it is set and answers PING;
- *  2. a private `redis-server` on a free loopback port in a temporary directory,
- *     stopped by `stop()` (or when this process exits);
+ *  2. a private `redis-server` on a loopback port reserved by scripts/ports.ts, in a
+ *     temporary directory, stopped by `stop()` (or when this process exits);
  *  3. where no `redis-server` exists and the machine is Debian/Ubuntu and we are root,
  *     Debian's `redis-server` package is installed first, then (2).
  * Otherwise it fails with a message naming the ways out. Redis >= 6.2 is required
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { releasePort, reservePort } from './ports.js';
 
 export interface ProvisionedRedis {
   /** `redis://127.0.0.1:PORT` */
@@ -185,7 +186,8 @@ async function waitUntilUp(
 
 async function startPrivate(binary: string, extraArgs: string[]): Promise<ProvisionedRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'confbulk-redis-'));
-  const port = await freePort();
+  // Reserved, not merely free: restart() brings the server back on the same port.
+  const port = await reservePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -241,6 +243,7 @@ async function startPrivate(binary: string, extraArgs: string[]): Promise<Provis
       stopped = true;
       process.removeListener('exit', onExit);
       await kill('SIGTERM');
+      releasePort(port);
       rmSync(dir, { recursive: true, force: true });
     },
     async restart() {

@@ -5,14 +5,24 @@
  * (never the password); the retries that follow are quiet (debug), ioredis reconnecting
  * with the capped backoff of `createRedis`. When a connection is ready again, one line
  * says Redis is back and how long it was away. Errors that are not about reaching Redis
- * are logged as they come, with their message only.
+ * are logged with their message only, once per `REPEAT_QUIET_MS` for the same message: a
+ * Redis Cluster failing over makes every connection report "Failed to refresh slots cache"
+ * every 100 ms, and a flood of the same line says nothing the first one did not. The next
+ * line after a quiet spell counts what it left out.
  */
 import type { Logger } from './logger.js';
 import { targetWhere, type RedisConnection, type RedisTarget } from './queues.js';
 import { connectionReason, isConnectionError } from './redis-url.js';
 
+/** How long the same command error stays quiet after it was logged. */
+export const REPEAT_QUIET_MS = 30_000;
+/** Messages remembered at most (they may carry ids: the oldest is forgotten first). */
+const REMEMBERED = 100;
+
 export class RedisHealth {
   #downSince: number | undefined;
+  /** Command error message -> when it was last logged, and how often it came since. */
+  readonly #repeats = new Map<string, { loggedAt: number; since: number }>();
   readonly #where: string;
 
   constructor(
@@ -32,7 +42,7 @@ export class RedisHealth {
   error(err: unknown, source: string): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (!isConnectionError(error)) {
-      this.log.error({ err: error.message, source }, 'Redis command error');
+      this.#commandError(error.message, source);
       return;
     }
     if (this.#downSince !== undefined) {
@@ -43,6 +53,31 @@ export class RedisHealth {
     this.log.warn(
       { err: connectionReason(error), redis: this.#where.replace(/^Redis at /, '') },
       `cannot reach ${this.#where} (REDIS_URL): ${connectionReason(error)}; retrying quietly with backoff`,
+    );
+  }
+
+  #commandError(message: string, source: string): void {
+    const now = this.now();
+    const seen = this.#repeats.get(message);
+    if (seen && now - seen.loggedAt < REPEAT_QUIET_MS) {
+      seen.since += 1;
+      this.log.debug({ err: message, source }, 'Redis command error (repeated)');
+      return;
+    }
+    this.#repeats.delete(message);
+    this.#repeats.set(message, { loggedAt: now, since: 0 });
+    if (this.#repeats.size > REMEMBERED) {
+      this.#repeats.delete(this.#repeats.keys().next().value as string);
+    }
+    const repeated = seen?.since ?? 0;
+    if (repeated === 0) {
+      this.log.error({ err: message, source }, 'Redis command error');
+      return;
+    }
+    const quietS = Math.round((now - seen!.loggedAt) / 1000);
+    this.log.error(
+      { err: message, source, repeated },
+      `Redis command error (${repeated} more like it in the ${quietS} s before)`,
     );
   }
 

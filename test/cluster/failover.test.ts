@@ -72,7 +72,10 @@ function configFor(mock: MockServer, prefix: string): ConfbulkConfig {
   };
 }
 
-/** What each space's limiter, updates queue and worker look like now (for a stall's message). */
+/**
+ * What each space's limiter, updates queue and worker, and each node of the cluster, look
+ * like now (for a stall's message).
+ */
 async function diagnose(stack: WorkerStack, config: ConfbulkConfig): Promise<string> {
   const out: Record<string, unknown> = {};
   for (const space of SPACES) {
@@ -91,7 +94,7 @@ async function diagnose(stack: WorkerStack, config: ConfbulkConfig): Promise<str
       updatesPerJob: config.updatesPerJob,
     };
   }
-  return JSON.stringify(out);
+  return `${JSON.stringify(out)}\n${await cluster.describe()}`;
 }
 
 describe('Redis Cluster (3 primaries + 3 replicas), one seed node', () => {

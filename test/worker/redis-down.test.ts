@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { RedisHealth } from '../../src/redis-health.js';
+import { REPEAT_QUIET_MS, RedisHealth } from '../../src/redis-health.js';
 import { provisionRedis, type ProvisionedRedis } from '../../scripts/redis.js';
 import { spawnWorker, type ChildWorker } from './support/child-worker.js';
 import { until } from './support/stack.js';
@@ -84,5 +84,27 @@ describe('a worker whose Redis is down', () => {
     ]);
     expect(out).not.toContain('hunter2');
     expect(health.down).toBe(false);
+  });
+
+  it('logs a repeated command error once per quiet spell, then counts what it left out', () => {
+    let out = '';
+    let now = 0;
+    const log = createLogger({ destination: { write: (x: string) => (out += x) }, level: 'info' });
+    const health = new RedisHealth(log, 'redis://127.0.0.1:6390', () => now);
+    const slots = new Error('Failed to refresh slots cache.');
+    // A failover: every connection says so every 100 ms for 10 s.
+    for (; now < 10_000; now += 100) {
+      for (const source of ['updates.alpha', 'fanout', 'schedules']) health.error(slots, source);
+    }
+    health.error(new Error('Missing key for job j1. moveToFinished'), 'updates.alpha');
+    now = REPEAT_QUIET_MS + 50;
+    health.error(slots, 'fanout');
+    const records = lines(out).map((l) => JSON.parse(l) as { msg: string; repeated?: number });
+    expect(records.map((r) => r.msg)).toEqual([
+      'Redis command error',
+      'Redis command error',
+      'Redis command error (299 more like it in the 30 s before)',
+    ]);
+    expect(records[2]!.repeated).toBe(299);
   });
 });
