@@ -9,8 +9,10 @@
  *
  * How:
  * - Redis keeps, per window, a list of grants (src/worker/lua/rate-limit.ts). One Lua call
- *   grants a process up to as many permits as it has callers waiting (`maxBatch`, 5, at most),
- *   at Redis `TIME`, in every window at once, or says when the next permit frees. Grants
+ *   grants a process up to as many permits as it has callers waiting, at Redis `TIME`, in
+ *   every window at once, or says when the next permit frees: up to `maxBurstBatch` (50)
+ *   while every window stays at most half full, `maxBatch` (5) beyond, where the spread
+ *   of one grant's writes comes close to the limit. Grants
  *   within a five-hundredth of the window are merged into one entry stamped with the
  *   newest of them, so memory stays bounded (about 500 short entries per window) and a
  *   merged grant is only ever counted longer than its own time, never shorter.
@@ -258,7 +260,7 @@ class RedisRateLimiter implements RateLimiter {
     if (this.reserving || this.timer) return;
     const uncovered = this.waiters.size - this.pool.size;
     if (uncovered <= 0) return;
-    const n = Math.min(uncovered, this.o.maxBatch);
+    const n = Math.min(uncovered, this.o.maxBurstBatch);
     const successes = this.successes;
     this.successes = 0;
     this.reserving = true;

@@ -175,7 +175,8 @@ end
 `;
 
 /**
- * reserve: grants up to `n` permits now, as many as every window has room for.
+ * reserve: grants up to `n` permits now, as many as every window has room for; more than
+ * `small` only as far as every window stays at most half full (its limit / 2).
  *
  * KEYS[1] state hash; KEYS[2..1+W] window lists
  * ARGV[1] n, permits wanted (>= 1)
@@ -184,8 +185,9 @@ end
  * ARGV[4] successes over which a widened margin halves its distance to the base
  * ARGV[5] recovery of the rate factor per second
  * ARGV[6] state TTL (ms) beyond the longest window (lists keep theirs for one window + 1 s)
- * ARGV[7] W, then count, duration (ms), bucket (ms) per window
- * Returns { granted, ms until a permit may be free (-1 when all n were granted), now,
+ * ARGV[7] small: most permits granted past a window's half
+ * ARGV[8] W, then count, duration (ms), bucket (ms) per window
+ * Returns { granted, ms until a permit may be free (-1 when the windows had room for all n), now,
  *   pausedUntil, margin, factor, streak }
  */
 export const reserveScript = new LuaScript(
@@ -195,7 +197,8 @@ local n = tonumber(ARGV[1])
 local successes = tonumber(ARGV[2])
 local base = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[6])
-local windows = windowsFrom(7)
+local small = tonumber(ARGV[7])
+local windows = windowsFrom(8)
 local s = redis.call('HMGET', state, 'pausedUntil', 'factor', 'factorAt', 'streak', 'margin',
   'serverCount', 'serverWindow', 'serverCountUntil')
 local paused = tonumber(s[1]) or 0
@@ -228,7 +231,15 @@ for _, w in ipairs(windows) do
   granted = math.min(granted, math.max(0, limit - w.total))
   longest = math.max(longest, w.width)
 end
-if now < paused then granted = 0 end
+-- What the windows hold room for; a grant cut to 'small' past a half leaves the rest to
+-- the next call at once (no retry time).
+local fits = granted
+if granted > small then
+  for _, w in ipairs(windows) do
+    granted = math.min(granted, math.max(small, math.floor(w.limit / 2) - w.total))
+  end
+end
+if now < paused then granted, fits = 0, 0 end
 if granted > 0 then
   for _, w in ipairs(windows) do
     append(w, granted)
@@ -239,7 +250,7 @@ if granted > 0 then
 end
 redis.call('PEXPIRE', state, math.ceil(math.max(paused - now, 0) + longest + ttl))
 local retry = -1
-if granted < n then
+if fits < n then
   retry = math.max(0, paused - now)
   for _, w in ipairs(windows) do
     if w.total >= w.limit then

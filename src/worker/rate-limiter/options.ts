@@ -53,15 +53,26 @@ export interface RateLimiterOptions {
    */
   maxLatenessMs?: number;
   /**
-   * Most permits one reservation asks for; a process asks for as many as callers wait,
-   * up to this. The requests of one grant are written one after the other, all counted at
-   * the grant's time, so their spread eats into the margin: 100 at once put 100 requests
-   * over 25 ms on a loaded 2-core machine, and even at rest 20 at once drew 9-33 429s at
-   * the second window in test/worker/rate.test.ts, 5 at once 1-4. An empty 13,800 window
-   * takes 2,760 calls (a few dozen µs of Redis each).
+   * Most permits one reservation grants once a window is more than half full; a process
+   * asks for as many as callers wait. The requests of one grant are written one after the
+   * other, all counted at the grant's time, so near a full window their spread eats into
+   * the margin: 100 at once put 100 requests over 25 ms on a loaded 2-core machine, and
+   * even at rest 20 at once drew 9-33 429s at the second window in
+   * test/worker/rate.test.ts, 5 at once 1-4 (before requests were counted from their
+   * arrival, rate-limiter.ts).
    * @defaultValue 5
    */
   maxBatch?: number;
+  /**
+   * Most permits one reservation grants while every window stays at most half full after
+   * it (an idle space starting a batch): the spread of a grant's writes matters only where
+   * the window's count comes close to its limit, and a request that reached the server
+   * late is counted from then on anyway. So an empty 13,800 window takes 138 calls for its
+   * first half instead of 1,380, and an unthrottled worker makes a reservation per 50
+   * requests instead of per 5 (about a tenth of its CPU per update, docs/benchmarks.md).
+   * @defaultValue 50
+   */
+  maxBurstBatch?: number;
   /**
    * Multiplicative decrease of every window's count on a 429 that starts a new episode.
    * @defaultValue 0.97
@@ -185,6 +196,7 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
     marginHalfLife: options.marginHalfLife ?? 20_000,
     maxLatenessMs: options.maxLatenessMs ?? Math.max(MIN_LATENESS_MS, jitterMs * LATENESS_SHARE),
     maxBatch: options.maxBatch ?? 5,
+    maxBurstBatch: options.maxBurstBatch ?? Math.max(50, options.maxBatch ?? 5),
     decreaseFactor: options.decreaseFactor ?? 0.97,
     minRateFactor: options.minRateFactor ?? 0.1,
     recoveryPerSecond: options.recoveryPerSecond ?? 0.02,
@@ -211,6 +223,13 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
     'maxBatch',
     'a whole number from 1 to 100000',
     resolved.maxBatch,
+  );
+  check(
+    Number.isInteger(resolved.maxBurstBatch) &&
+      between(resolved.maxBurstBatch, resolved.maxBatch, 100_000),
+    'maxBurstBatch',
+    'a whole number from `maxBatch` to 100000',
+    resolved.maxBurstBatch,
   );
   check(
     between(resolved.maxLatenessMs, 0, 10_000),

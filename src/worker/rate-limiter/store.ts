@@ -28,7 +28,10 @@ export interface PauseState {
 export interface Reservation extends PauseState {
   /** Permits granted at `nowMs`. */
   granted: number;
-  /** When fewer were granted than asked: ms after `nowMs` until one may be free; else -1. */
+  /**
+   * When the windows (or a pause) held fewer than asked: ms after `nowMs` until one may be
+   * free; else -1, also for a grant cut short past a window's half (ask again at once).
+   */
   retryInMs: number;
   /** Margin in force (ms). */
   marginMs: number;
@@ -79,6 +82,7 @@ export class RateLimitStore {
       o.marginHalfLife,
       o.recoveryPerSecond,
       STATE_TTL_MS,
+      o.maxBatch,
       ...this.windowArgs,
     ]);
     return {
