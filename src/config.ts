@@ -119,7 +119,7 @@ export interface ConfbulkConfig {
    * (`CONFBULK_UPDATES_PER_JOB`, 1-100). Each keeps its own outcome, retries, send record
    * and dead letter (src/jobs/chunk-job.ts); a chunk saves BullMQ's cost per job. 1 makes a
    * job per participant. 50 by measurement (docs/benchmarks.md, "Overhead"): CPU per update
-   * falls steeply up to about 20 and little after. @defaultValue 50
+   * falls steeply from 1 and little past 50. @defaultValue 50
    */
   updatesPerJob: number;
   retry: RetryConfig;

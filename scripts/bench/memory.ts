@@ -35,7 +35,7 @@ async function peakRss(worker: Worker, ms: number): Promise<number | undefined> 
 
 export const memory: Scenario = {
   name: 'memory',
-  title: 'Memory: RedisConnection bytes per waiting job, worker RSS with the backlog present',
+  title: 'Memory: Redis bytes per waiting job, worker RSS with the backlog present',
   async run({ quick, log }) {
     const n = quick ? 10_000 : 100_000;
     return withStack({ participants: 1 }, async (stack) => {

@@ -17,9 +17,9 @@
  *   newest of them, so memory stays bounded (about 500 short entries per window) and a
  *   merged grant is only ever counted longer than its own time, never shorter.
  * - Why these lists and not a sorted set of every request: measured at 13,800/10 s
- *   (`npx tsx scripts/bench/limiter-store.ts`, docs/benchmarks.md), a sorted set with one
- *   member per request holds the whole count (13,800 members, about 1 MB) and costs a
- *   ZADD per permit; the bucketed list stays under 30 KB and costs one LSET/RPUSH per
+ *   (`npm run bench -- --scenario limiter-memory`, docs/benchmarks.md), a sorted set with
+ *   one member per request holds the whole count (13,800 members, about 1.6 MB) and costs
+ *   a ZADD per permit; the bucketed list stays under 30 KB and costs one LSET/RPUSH per
  *   reservation, for at most 0.2 % of a window's time lost to bucketing.
  * - A process uses a granted permit only within `maxLatenessMs` of its Redis time (the
  *   RedisClock maps Redis time to local time with bounds that hold); later ones are

@@ -69,7 +69,8 @@ export interface RateLimiterOptions {
    * the window's count comes close to its limit, and a request that reached the server
    * late is counted from then on anyway. So an empty 13,800 window takes 138 calls for its
    * first half instead of 1,380, and an unthrottled worker makes a reservation per 50
-   * requests instead of per 5 (about a tenth of its CPU per update, docs/benchmarks.md).
+   * requests instead of per 5 (those calls were about a tenth of its busy time in a profile:
+   * docs/benchmarks.md, "Overhead").
    * @defaultValue 50
    */
   maxBurstBatch?: number;
