@@ -12,7 +12,10 @@
  *   grants a process up to as many permits as it has callers waiting, at Redis `TIME`, in
  *   every window at once, or says when the next permit frees: up to `maxBurstBatch` (50)
  *   while every window stays at most half full, `maxBatch` (5) beyond, where the spread
- *   of one grant's writes comes close to the limit. Grants
+ *   of one grant's writes comes close to the limit. Far below the half, a process also
+ *   asks ahead for as many callers as came in the last half lateness bound (Demand): the
+ *   callers of a busy process come one by one as their requests end, and would otherwise
+ *   cost a call each. Grants
  *   within a five-hundredth of the window are merged into one entry stamped with the
  *   newest of them, so memory stays bounded (about 500 short entries per window) and a
  *   merged grant is only ever counted longer than its own time, never shorter.
@@ -72,6 +75,7 @@ import {
   type ResolvedRateLimiterOptions,
 } from './rate-limiter/options.js';
 import { Arrivals } from './rate-limiter/arrivals.js';
+import { Demand } from './rate-limiter/demand.js';
 import { PermitPool } from './rate-limiter/permit-pool.js';
 import { RedisClock } from './rate-limiter/redis-clock.js';
 import { ServerHeaders } from './rate-limiter/server-headers.js';
@@ -100,6 +104,8 @@ class RedisRateLimiter implements RateLimiter {
   private reserving = false;
   /** Timer until the next permit may be free (window full or paused), or a retry. */
   private timer: NodeJS.Timeout | undefined;
+  /** Timer that drops held permits nobody took in time (asked ahead, or left by a caller). */
+  private dropTimer: NodeJS.Timeout | undefined;
   /** Delay of the last retry after a failed reservation; 0 after a success. */
   private retryDelay = 0;
   private closed = false;
@@ -107,6 +113,10 @@ class RedisRateLimiter implements RateLimiter {
   private readonly arrivals: Arrivals;
   /** Successes not reported to Redis yet. */
   private successes = 0;
+  /** Permits handed out lately, asked for ahead while a window is far from its half. */
+  private readonly demand: Demand;
+  /** Room below the fullest window's half after the last grant. */
+  private halfRoom = 0;
   private counts = {
     granted: 0,
     reserved: 0,
@@ -129,6 +139,7 @@ class RedisRateLimiter implements RateLimiter {
       space: this.space,
     });
     this.store = new RateLimitStore(this.o.redis, this.o);
+    this.demand = new Demand(this.o.maxLatenessMs / 2);
     this.arrivals = new Arrivals({
       store: this.store,
       clock: this.clock,
@@ -222,6 +233,7 @@ class RedisRateLimiter implements RateLimiter {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.dropTimer);
     this.waiters.rejectAll(new RateLimiterClosedError(this.space));
     this.pool.clear();
     this.arrivals.flush();
@@ -244,11 +256,26 @@ class RedisRateLimiter implements RateLimiter {
       (since) => this.granted(now - since, at as number),
     );
     this.pool.dropLate(now);
+    this.dropWhenLate(now);
     this.reserveIfNeeded();
+  }
+
+  /** Held permits with no caller go back once their time to be used is over. */
+  private dropWhenLate(now: number): void {
+    const deadline = this.pool.nextDeadline;
+    if (deadline === undefined || this.dropTimer) return;
+    this.dropTimer = setTimeout(
+      () => {
+        this.dropTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(deadline - now) + 1),
+    );
   }
 
   private granted(waitedMs: number, at: number): Permit {
     this.counts.granted += 1;
+    this.demand.note(performance.now());
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
     return this.arrivals.permit(waitedMs, at, () => {
       this.counts.granted -= 1;
@@ -260,7 +287,12 @@ class RedisRateLimiter implements RateLimiter {
     if (this.reserving || this.timer) return;
     const uncovered = this.waiters.size - this.pool.size;
     if (uncovered <= 0) return;
-    const n = Math.min(uncovered, this.o.maxBurstBatch);
+    // Far below a window's half, also for the callers the next half lateness bound is
+    // likely to bring (as many as came in the last one): held permits serve them without a
+    // call, and those nobody takes in time go back.
+    const ahead =
+      this.halfRoom >= this.o.maxBurstBatch ? Math.floor(this.demand.recent(performance.now())) : 0;
+    const n = Math.min(uncovered + ahead, this.o.maxBurstBatch);
     const successes = this.successes;
     this.successes = 0;
     this.reserving = true;
@@ -279,6 +311,7 @@ class RedisRateLimiter implements RateLimiter {
     const after = performance.now();
     this.clock.sample(r.nowMs, before, after);
     this.counts.reserved += r.granted;
+    this.halfRoom = r.halfRoom;
     this.seen.factor = r.factor;
     this.seen.streak = r.streak;
     this.learnMargin(r.marginMs);

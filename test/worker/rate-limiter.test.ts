@@ -155,12 +155,36 @@ describe('RateLimiter', () => {
         await sleep(i % 3);
       }
       const keys = limiterKeys(prefix, 'acme', [{ count: 5000, durationMs: 1000 }]);
+      // Far below the window's half it asked ahead: what nobody took goes back in 10 ms.
+      await until0(async () => Number(await redis.hget(keys.state, 'n:1000')) === 2400);
+      expect(limiter!.stats().returned).toBe(limiter!.stats().dropped);
       const entries = await redis.lrange(keys.windows[0]!, 0, -1);
       expect(entries.length).toBeLessThanOrEqual(1025 / 2 + 1);
       const total = entries.reduce((sum, e) => sum + Number(e.split(' ')[1]), 0);
       expect(total).toBe(2400);
       expect(Number(await redis.hget(keys.state, 'n:1000'))).toBe(2400);
       expect(await redis.pttl(keys.windows[0]!)).toBeLessThanOrEqual(1025 + 1000);
+    });
+  });
+
+  it("asks ahead far below a window's half: callers one at a time share calls, and what nobody takes goes back", async () => {
+    const limit = { count: 100_000, durationMs: 1000 };
+    await withLimiters([{ limits: [limit] }], async ([l], redis, prefix) => {
+      // Callers of a busy process come one by one, as their requests end.
+      for (let i = 0; i < 300; i++) await l!.take();
+      const stats = l!.stats();
+      // One call per caller without asking ahead; asked ahead, up to 50 a call.
+      expect(stats.reserveCalls).toBeLessThan(100);
+      expect(stats.granted).toBe(300);
+      const keys = limiterKeys(prefix, 'acme', [limit]);
+      await until0(async () => Number(await redis.hget(keys.state, 'n:1000')) === 300);
+      expect(l!.stats().returned).toBe(l!.stats().dropped);
+    });
+    // Near a window's limit it asks for its callers only: none held, none given back.
+    const near = { count: 40, durationMs: 1000 };
+    await withLimiters([{ limits: [near] }], async ([l]) => {
+      for (let i = 0; i < 30; i++) await l!.take();
+      expect(l!.stats().dropped).toBeLessThanOrEqual(l!.stats().reserveCalls);
     });
   });
 

@@ -188,7 +188,8 @@ end
  * ARGV[7] small: most permits granted past a window's half
  * ARGV[8] W, then count, duration (ms), bucket (ms) per window
  * Returns { granted, ms until a permit may be free (-1 when the windows had room for all n), now,
- *   pausedUntil, margin, factor, streak }
+ *   pausedUntil, margin, factor, streak, room left below the fullest window's half after
+ *   the grant (negative past it) }
  */
 export const reserveScript = new LuaScript(
   'ratelimit-reserve',
@@ -259,8 +260,14 @@ if fits < n then
     end
   end
 end
+local room = nil
+for _, w in ipairs(windows) do
+  local r = math.floor(w.limit / 2) - w.total
+  if room == nil or r < room then room = r end
+end
+if now < paused then room = -1 end
 return { tostring(granted), ms(retry), ms(now), ms(paused), ms(margin),
-  string.format('%.6f', factor), tostring(streak) }
+  string.format('%.6f', factor), tostring(streak), tostring(room) }
 `,
   -1,
 );

@@ -28,6 +28,11 @@ export class PermitPool {
     return this.unused;
   }
 
+  /** Local time the oldest held grant is dropped at (undefined when none is held). */
+  get nextDeadline(): number | undefined {
+    return this.grants[0]?.deadline;
+  }
+
   /** Adds a grant; one already past its deadline at `now` is dropped at once. */
   add(count: number, deadline: number, at: number, now: number): void {
     if (count <= 0) return;

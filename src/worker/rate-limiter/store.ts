@@ -39,6 +39,8 @@ export interface Reservation extends PauseState {
   factor: number;
   /** Consecutive 429 episodes not yet ended by a success. */
   streak: number;
+  /** Permits left below the fullest window's half after this grant (negative past it). */
+  halfRoom: number;
 }
 
 export interface RateLimitedResult extends PauseState {
@@ -93,6 +95,7 @@ export class RateLimitStore {
       marginMs: num(r, 4),
       factor: num(r, 5),
       streak: num(r, 6),
+      halfRoom: num(r, 7),
     };
   }
 
