@@ -102,13 +102,17 @@ describe('RateLimiter', () => {
       expect((sorted[300] as number) - (sorted[0] as number)).toBeGreaterThanOrEqual(1000);
       expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(300);
       const calls = limiters.reduce((sum, l) => sum + l.stats().reserveCalls, 0);
+      const full = limiters.reduce((sum, l) => sum + l.stats().fullReplies, 0);
       const dropped = limiters.reduce((sum, l) => sum + l.stats().dropped, 0);
-      // Grants of up to `maxBurstBatch` (50) permits per call while the window stays at most
-      // half full (the first 150 of each window), of `maxBatch` (5) beyond; plus the calls
-      // that found the window full and set the time to come back, plus one per grant
-      // dropped late (a loaded machine reads a reply past the lateness bound: its permits
-      // go back and are asked for again). Grants of 5 throughout took over 90 calls.
-      expect(calls).toBeLessThan(150 / 50 + 150 / 5 + 150 / 50 + 20 + dropped);
+      // Besides the calls that found the window full (or granted less than asked) and set
+      // the time to come back, which a loaded machine's early timers make more of: grants
+      // of up to `maxBurstBatch` (50) permits per call while the window stays at most half
+      // full (the first 150), of `maxBatch` (5) beyond; the second window's 150 come in
+      // grants of 50 when the first one's grants leave together, of 5 when a loaded machine
+      // spread them out; plus one per grant dropped late (a reply read past the lateness
+      // bound: its permits go back and are asked for again). Grants of 5 throughout took
+      // 90 and more such calls.
+      expect(calls - full).toBeLessThan(150 / 50 + 150 / 5 + 150 / 5 + 6 + dropped);
       for (const l of limiters) expect(l.stats().waiting).toBe(0);
     });
   });
@@ -156,8 +160,11 @@ describe('RateLimiter', () => {
       }
       const keys = limiterKeys(prefix, 'acme', [{ count: 5000, durationMs: 1000 }]);
       // Far below the window's half it asked ahead: what nobody took goes back in 10 ms.
-      await until0(async () => Number(await redis.hget(keys.state, 'n:1000')) === 2400);
-      expect(limiter!.stats().returned).toBe(limiter!.stats().dropped);
+      await until0(
+        async () =>
+          Number(await redis.hget(keys.state, 'n:1000')) === 2400 &&
+          limiter!.stats().returned === limiter!.stats().dropped,
+      );
       const entries = await redis.lrange(keys.windows[0]!, 0, -1);
       expect(entries.length).toBeLessThanOrEqual(1025 / 2 + 1);
       const total = entries.reduce((sum, e) => sum + Number(e.split(' ')[1]), 0);
@@ -177,8 +184,11 @@ describe('RateLimiter', () => {
       expect(stats.reserveCalls).toBeLessThan(100);
       expect(stats.granted).toBe(300);
       const keys = limiterKeys(prefix, 'acme', [limit]);
-      await until0(async () => Number(await redis.hget(keys.state, 'n:1000')) === 300);
-      expect(l!.stats().returned).toBe(l!.stats().dropped);
+      await until0(
+        async () =>
+          Number(await redis.hget(keys.state, 'n:1000')) === 300 &&
+          l!.stats().returned === l!.stats().dropped,
+      );
     });
     // Near a window's limit it asks for its callers only: none held, none given back.
     const near = { count: 40, durationMs: 1000 };
@@ -338,9 +348,11 @@ describe('RateLimiter', () => {
       const entries = await redis.lrange(keys.windows[0]!, 0, -1);
       expect(entries.map((e) => Number(e.split(' ')[1]))).toEqual([1]);
       expect(Number(await redis.hget(keys.state, 'n:100'))).toBe(1);
-      // The window holds the answered one only: nine more fit beside it.
+      // The window holds the answered one only: nine more fit beside it. (A permit dropped
+      // late on a loaded machine is given back after its replacement was asked for, so
+      // that one reply may read the window full; the stale total read it full every time.)
       await Promise.all(Array.from({ length: 9 }, () => l!.acquire()));
-      expect(l!.stats().fullReplies).toBe(0);
+      expect(l!.stats().fullReplies).toBeLessThanOrEqual(l!.stats().dropped);
     });
   });
 
