@@ -7,8 +7,9 @@
  * says Redis is back and how long it was away. Errors that are not about reaching Redis
  * are logged with their message only, once per `REPEAT_QUIET_MS` for the same message: a
  * Redis Cluster failing over makes every connection report "Failed to refresh slots cache"
- * every 100 ms, and a flood of the same line says nothing the first one did not. The next
- * line after a quiet spell counts what it left out.
+ * every 100 ms, and a flood of the same line says nothing the first one did not. Messages
+ * that differ only in ids and numbers ("Missing key for job <id>", one per job of a lost
+ * shard) count as the same. The next line after a quiet spell counts what it left out.
  */
 import type { Logger } from './logger.js';
 import { targetWhere, type RedisConnection, type RedisTarget } from './queues.js';
@@ -58,14 +59,16 @@ export class RedisHealth {
 
   #commandError(message: string, source: string): void {
     const now = this.now();
-    const seen = this.#repeats.get(message);
+    // Ids and numbers apart: every word with a digit in it is one and the same.
+    const kind = message.replace(/\S*\d\S*/g, '#');
+    const seen = this.#repeats.get(kind);
     if (seen && now - seen.loggedAt < REPEAT_QUIET_MS) {
       seen.since += 1;
       this.log.debug({ err: message, source }, 'Redis command error (repeated)');
       return;
     }
-    this.#repeats.delete(message);
-    this.#repeats.set(message, { loggedAt: now, since: 0 });
+    this.#repeats.delete(kind);
+    this.#repeats.set(kind, { loggedAt: now, since: 0 });
     if (this.#repeats.size > REMEMBERED) {
       this.#repeats.delete(this.#repeats.keys().next().value as string);
     }

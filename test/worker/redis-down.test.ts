@@ -96,15 +96,21 @@ describe('a worker whose Redis is down', () => {
     for (; now < 10_000; now += 100) {
       for (const source of ['updates.alpha', 'fanout', 'schedules']) health.error(slots, source);
     }
-    health.error(new Error('Missing key for job j1. moveToFinished'), 'updates.alpha');
+    // A shard's jobs lost: the same error for each of them, ids apart.
+    for (let i = 0; i < 50; i++) {
+      health.error(new Error(`Missing key for job b_${i}x.k${i}. moveToFinished`), 'updates.alpha');
+    }
     now = REPEAT_QUIET_MS + 50;
     health.error(slots, 'fanout');
-    const records = lines(out).map((l) => JSON.parse(l) as { msg: string; repeated?: number });
+    const records = lines(out).map(
+      (l) => JSON.parse(l) as { msg: string; err: string; repeated?: number },
+    );
     expect(records.map((r) => r.msg)).toEqual([
       'Redis command error',
       'Redis command error',
       'Redis command error (299 more like it in the 30 s before)',
     ]);
+    expect(records[1]!.err).toBe('Missing key for job b_0x.k0. moveToFinished');
     expect(records[2]!.repeated).toBe(299);
   });
 });
