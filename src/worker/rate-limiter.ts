@@ -15,10 +15,10 @@
  *   of one grant's writes comes close to the limit. Far below the half, a process also
  *   asks ahead for as many callers as came in the last half lateness bound (Demand): the
  *   callers of a busy process come one by one as their requests end, and would otherwise
- *   cost a call each. Grants
- *   within a five-hundredth of the window are merged into one entry stamped with the
- *   newest of them, so memory stays bounded (about 500 short entries per window) and a
- *   merged grant is only ever counted longer than its own time, never shorter.
+ *   cost a call each. Grants within a five-hundredth of the window are merged into one
+ *   entry stamped with the newest of them, so memory stays bounded (about 500 short
+ *   entries per window) and a merged grant is only ever counted longer than its own time,
+ *   never shorter.
  * - Why these lists and not a sorted set of every request: measured at 13,800/10 s
  *   (`npm run bench -- --scenario limiter-memory`, docs/benchmarks.md), a sorted set with
  *   one member per request holds the whole count (13,800 members, about 1.6 MB) and costs
@@ -253,7 +253,7 @@ class RedisRateLimiter implements RateLimiter {
     let at: number | undefined;
     this.waiters.resolveWhile(
       () => (at = this.pool.take(now)) !== undefined,
-      (since) => this.granted(now - since, at as number),
+      (since) => this.granted(now, now - since, at as number),
     );
     this.pool.dropLate(now);
     this.dropWhenLate(now);
@@ -273,9 +273,9 @@ class RedisRateLimiter implements RateLimiter {
     );
   }
 
-  private granted(waitedMs: number, at: number): Permit {
+  private granted(now: number, waitedMs: number, at: number): Permit {
     this.counts.granted += 1;
-    this.demand.note(performance.now());
+    this.demand.note(now);
     this.o.metrics?.rateLimitWait.observe({ space: this.space }, waitedMs / 1000);
     return this.arrivals.permit(waitedMs, at, () => {
       this.counts.granted -= 1;

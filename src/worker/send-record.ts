@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import type { RedisConnection } from '../queues.js';
+import { closeRedis, type RedisConnection } from '../queues.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { areaKey } from '../keys.js';
 import { LuaScript } from './lua/script.js';
@@ -154,7 +154,7 @@ export class SendRecords {
   async close(): Promise<void> {
     const own = this.#own;
     this.#own = undefined;
-    if (own) await own.quit().catch(() => own.disconnect());
+    if (own) await closeRedis(own);
   }
 
   /**
