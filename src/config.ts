@@ -98,8 +98,9 @@ export interface ConfbulkConfig {
   /**
    * Starting margin of the rate limiter in ms: a request starts only if fewer than `count`
    * started in the last `window + margin`, which leaves room for requests reaching the API
-   * out of order (late grants, event loops, network, the API's own scheduling). It widens
-   * by itself after a 429 the limiter's own counts cannot explain. @defaultValue 25
+   * out of order in ways their answers do not show (event loops, network, the API's own
+   * scheduling; a request answered late is counted from its answer's bound anyway). It
+   * widens by itself after a 429 the limiter's own counts cannot explain. @defaultValue 10
    */
   rateJitterMs: number;
   /**
@@ -177,7 +178,7 @@ export const DEFAULTS: Omit<ConfbulkConfig, 'spaces'> = {
   redisClusterNodes: undefined,
   prefix: DEFAULT_PREFIX,
   rateLimits: [{ count: 12_000, durationMs: 10_000 }],
-  rateJitterMs: 25,
+  rateJitterMs: 10,
   rateMaxMarginMs: undefined,
   concurrency: 500,
   updatesPerJob: 50,

@@ -27,12 +27,12 @@
  * - A process uses a granted permit only within `maxLatenessMs` of its Redis time (the
  *   RedisClock maps Redis time to local time with bounds that hold); later ones are
  *   dropped, not saved up, and given back to the windows (one Lua call: they never
- *   started), so a process stalled past the bound loses no capacity. So a request's start is at most that much after the time its
- *   grant was counted at, and a server counting arrivals sees a window hold at most
- *   `count` requests as long as delivery varies by no more than the margin's remaining
- *   share. The margin is a time (25 ms by default), not a fraction of the rate.
- * - Counted until it may have arrived: a request occupies its windows from its grant until
- *   the latest time it may have reached the server + duration + margin. That is its answer
+ *   started), so a process stalled past the bound loses no capacity and holds no permit
+ *   idle for long. The margin (10 ms by default) is a time, not a fraction of the rate:
+ *   every request is counted for duration + margin from its grant, room for delivery that
+ *   varies before the server's count without its answer showing it.
+ * - Counted until it may have arrived: a request occupies its windows at least until the
+ *   latest time it may have reached the server + duration + a 2 ms slack. That is its answer
  *   minus the space's fastest round trip seen lately (FastestTrip), each round trip timed
  *   from the request's write to its connection (`permit.sent()`, undici's own signal:
  *   src/signalwire/write-signal.ts) to its answer (`permit.answered()`). The fastest round
@@ -43,10 +43,12 @@
  *   loop, undici's queue) makes its answer that much later too. The write alone is not
  *   enough: servers take requests in late (a burst on fresh connections, the kernel
  *   having accepted them before the server; a busy server), measured up to 87 ms after the
- *   write at the mock (docs/design.md). When that time may be later than the grant's stamp
- *   + the base margin, the request moves there in every window (restamp script, batched
- *   for a few ms: rate-limiter/arrivals.ts, no capacity check); otherwise nothing moves, so an API that
- *   answers after a steady latency costs no throughput, only its latency's variation does.
+ *   write at the mock (docs/design.md). When that time + the slack is later than the grant's
+ *   stamp + the base margin, the request moves in every window to that time less the base
+ *   margin plus the slack (restamp script, batched for a few ms: rate-limiter/arrivals.ts,
+ *   no capacity check), so a move costs its own lateness and no margin on top; otherwise
+ *   nothing moves, so an API that answers after a steady latency costs no throughput, only
+ *   its latency's variation beyond the margin does.
  *   Where the write moment is unknown (a client that does not report it), or the fastest
  *   round trip is not trusted yet (its first second), the answer itself is the bound. A
  *   request that never left (refused, never written) gives its permit back.

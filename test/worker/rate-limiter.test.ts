@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { RedisConnection } from '../../src/queues.js';
 import { describe, expect, it } from 'vitest';
 import { limiterKeys } from '../../src/worker/rate-limiter/keys.js';
+import { ARRIVAL_SLACK_MS } from '../../src/worker/rate-limiter/arrivals.js';
 import {
   createRateLimiter,
   RateLimiterClosedError,
@@ -268,10 +269,12 @@ describe('RateLimiter', () => {
         const [grant, ...moved] = entries.map(([at, c]) => [Number(at), Number(c)] as const);
         expect(grant![1]).toBe(1);
         expect(moved.reduce((sum, [, c]) => sum + c, 0)).toBe(3);
-        // Each moved at least its write's delay (150 ms queued, 100 ms starved and then
-        // queued behind the second) or its extra round trip (200 ms).
-        expect(moved.map(([at]) => at - grant![0] >= 95)).toEqual([true, true, true]);
-        expect(moved.at(-1)![0] - grant![0]).toBeGreaterThanOrEqual(195);
+        // Each counted (its stamp + the margin) at least its write's delay (150 ms queued,
+        // 100 ms starved and then queued behind the second) or its extra round trip (200 ms)
+        // beyond its grant, + the slack: moved to that less the margin.
+        const counted = moved.map(([at]) => at + 100 - grant![0] - ARRIVAL_SLACK_MS);
+        expect(counted.map((ms) => ms >= 95)).toEqual([true, true, true]);
+        expect(counted.at(-1)).toBeGreaterThanOrEqual(195);
       });
       // A request that never left (connection refused: a fresh client, the mock stopped) is
       // never reported written, and its failure says so: the pipeline gives its permit back.
@@ -301,11 +304,13 @@ describe('RateLimiter', () => {
   it('counts a request answered late from its answer where no write moment is known', async () => {
     const limit = { count: 10, durationMs: 1000 };
     await withLimiters([{ limits: [limit], jitterMs: 25 }], async ([l], redis, prefix) => {
+      const asked = performance.now();
       const permits = await Promise.all(Array.from({ length: 10 }, () => l!.take()));
       const grantedAt = performance.now();
       // Five answered at once (within the margin: they stay at their grant), five 150 ms later.
       for (const p of permits.slice(0, 5)) p.answered();
       await sleep(150);
+      const lateAnswer = performance.now() - asked;
       for (const p of permits.slice(5)) p.answered();
       await until0(async () => l!.stats().restamped === 5);
       const keys = limiterKeys(prefix, 'acme', [limit]);
@@ -314,14 +319,19 @@ describe('RateLimiter', () => {
       expect(Number(await redis.hget(keys.state, 'n:1000'))).toBe(10);
       // The ten came in a few reservations (one entry each, or merged within a bucket); the
       // five answered at once stay at their grants, the five answered late moved to their
-      // answers, at least 140 ms later, and nothing lies in between.
+      // answers less the margin plus the slack (counted until answer + slack + window), at
+      // least 150 - 25 + 2 - 10 ms later, and nothing lies in between.
       const stamped = entries.map(([at, c]) => [Number(at), Number(c)] as const);
       const t0 = stamped[0]![0];
       const sumOf = (keep: (ms: number) => boolean): number =>
         stamped.filter(([at]) => keep(at - t0)).reduce((sum, [, c]) => sum + c, 0);
       expect(sumOf((ms) => ms < 100)).toBe(5);
-      expect(sumOf((ms) => ms >= 140)).toBe(5);
-      // The first five leave after one window + margin; the moved ones only after theirs.
+      expect(sumOf((ms) => ms >= 150 - 25 + ARRIVAL_SLACK_MS - 10)).toBe(5);
+      // ... and no later: a move costs the request's lateness, not a margin on top of it
+      // (the grants were asked for at `asked`; 3 ms for the clock mapping's bounds).
+      expect(sumOf((ms) => ms <= lateAnswer - 25 + ARRIVAL_SLACK_MS + 3)).toBe(10);
+      // The first five leave after one window + margin; the moved ones only after their
+      // answer + slack + window (>= 150 + 2 + 1000 ms).
       const next = await Promise.all(Array.from({ length: 5 }, () => l!.acquire()));
       expect(next).toHaveLength(5);
       const freedAt = performance.now();
@@ -417,8 +427,8 @@ describe('RateLimiter', () => {
     await withLimiters([wide, narrow], async ([a, b], redis, prefix) => {
       await backlog(a!, 50);
       await b!.onRateLimited(10);
-      expect(await redis.hget(stateKey(prefix), 'margin')).toBe('25');
-      expect(b!.stats().marginMs).toBe(25);
+      expect(await redis.hget(stateKey(prefix), 'margin')).toBe('10');
+      expect(b!.stats().marginMs).toBe(10);
     });
   });
 
@@ -429,7 +439,7 @@ describe('RateLimiter', () => {
       await l!.acquire();
       await l!.onRateLimited(0);
       const text = await metrics.registry.metrics();
-      expect(text).toMatch(/confbulk_rate_limit_margin_ms\{space="acme"\} 50/);
+      expect(text).toMatch(/confbulk_rate_limit_margin_ms\{space="acme"\} 20/);
       expect(text).toMatch(/confbulk_rate_limit_margin_widened_total\{space="acme"\} 1/);
     });
   });

@@ -7,8 +7,12 @@
  *   go in one call (return script).
  * - Answered: the request reached the server no later than its answer minus the fastest
  *   write-to-answer round trip seen lately (FastestTrip), or its answer when its write was
- *   not reported. Later than its grant's stamp + the base margin, it moves there in every
- *   window (restamp script), in calls batched for RESTAMP_BATCH_MS.
+ *   not reported: its arrival bound. It must be counted until that bound + the duration +
+ *   ARRIVAL_SLACK_MS, so where that is later than its grant's stamp + duration + the base
+ *   margin, it moves in every window (restamp script, calls batched for RESTAMP_BATCH_MS)
+ *   to its bound less the base margin plus the slack: the windows count every entry for
+ *   duration + margin, so the move costs only the request's own lateness, not a margin on
+ *   top of it (a margin widened by 429s still adds its widening).
  */
 import { performance } from 'node:perf_hooks';
 import { FastestTrip } from './fastest-trip.js';
@@ -18,6 +22,15 @@ import type { Permit } from './types.js';
 
 /** Late requests are collected this long (ms) before they move in the windows. */
 const RESTAMP_BATCH_MS = 2;
+/**
+ * How much earlier than its arrival bound a request may still have reached the server (ms):
+ * the bound takes the fastest round trip for the part of every trip that follows the
+ * server's count, and another request's part after the count can be shorter than the
+ * fastest trip's by what that trip's own parts exceeded the quickest of each (measured
+ * 0-1 ms at the mock, whose every trip has the same part after the count beside a varying
+ * latency). A server whose trips differ more there draws 429s the margin learns from.
+ */
+export const ARRIVAL_SLACK_MS = 2;
 /** The fastest round trip is the minimum over one to two spans of this (ms). */
 const TRIP_SPAN_MS = 10_000;
 /** ... and trusted this long (ms) after its first sample. */
@@ -107,8 +120,8 @@ export class Arrivals {
   /**
    * A request of the grant stamped `at` was answered now, after being written at local
    * time `writtenAt` (undefined: unknown). It reached the server no later than now minus
-   * the fastest round trip (which this one joins); within the base margin of its stamp the
-   * windows already cover that, later it moves there.
+   * the fastest round trip (which this one joins): counted until then + the slack + the
+   * duration, it keeps its stamp where the base margin already covers that, else moves.
    */
   private arrivedBy(at: number, writtenAt: number | undefined): void {
     const now = performance.now();
@@ -119,8 +132,8 @@ export class Arrivals {
       this.trips.add(now - writtenAt, now);
       by = now - this.trips.get(now);
     }
-    const to = this.d.clock.toRedisNotAfter(by);
-    if (to <= at + this.d.jitterMs) return;
+    const to = this.d.clock.toRedisNotAfter(by) + ARRIVAL_SLACK_MS - this.d.jitterMs;
+    if (to <= at) return;
     this.counts.movedMs += to - at;
     this.restamp(at, to);
   }

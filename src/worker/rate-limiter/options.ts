@@ -25,13 +25,15 @@ export interface RateLimiterOptions {
    */
   limits: RateLimitSpec[];
   /**
-   * Starting (and narrowest) margin in ms: how much out of order, compared with when their
-   * permits were granted, requests may reach the server. It covers this process using a
-   * permit late (`maxLatenessMs`) and the delivery after that (event loop, HTTP client,
-   * network, the server's own scheduling), and costs `jitterMs / durationMs` of a window's
-   * rate at a backlog (2.5 % of 1380/1s, 0.25 % of 13800/10s at the default). It widens
-   * after a 429 the space's own counts cannot explain, and narrows back with successes.
-   * @defaultValue 25
+   * Starting (and narrowest) margin in ms: every request is counted for its window's
+   * duration + the margin from its grant. A request whose answer shows it may have reached
+   * the server later than that is counted from its arrival bound instead (arrivals.ts), so
+   * the margin covers what answers cannot show: delivery that varies without the answer
+   * being later (the event loop, the network, the server's own scheduling, all of it
+   * before the server's count). It costs `jitterMs / durationMs` of a window's rate at a
+   * backlog (1 % of 1380/1s, 0.1 % of 13800/10s at the default). It widens after a 429 the
+   * space's own counts cannot explain, and narrows back with successes.
+   * @defaultValue 10
    */
   jitterMs?: number;
   /**
@@ -47,9 +49,10 @@ export interface RateLimiterOptions {
   marginHalfLife?: number;
   /**
    * Longest time after its grant (Redis time) at which this process still uses a permit;
-   * later ones are dropped, never saved up (a late request would count against a window
-   * it was not granted in). The limiter's own share of the margin.
-   * @defaultValue 40 % of `jitterMs`, at least 2 (10 ms at the default)
+   * later ones are given back, never saved up. A request written late answers late and is
+   * counted from its arrival bound, so this bounds how long permits are held idle (and how
+   * often a request moves), not what a window holds.
+   * @defaultValue 10
    */
   maxLatenessMs?: number;
   /**
@@ -120,13 +123,11 @@ export interface RateLimiterOptions {
   >;
 }
 
-/** Share of the jitter budget the limiter takes for granting late, by default. */
-const LATENESS_SHARE = 0.4;
 /**
- * Least default lateness: timers have 1 ms granularity and the Redis clock mapping some
- * uncertainty, so a tighter window of use would drop most permits.
+ * Default lateness bound (ms): timers have 1 ms granularity and the Redis clock mapping some
+ * uncertainty, so a much tighter window of use would drop most permits of a busy process.
  */
-const MIN_LATENESS_MS = 2;
+const DEFAULT_LATENESS_MS = 10;
 
 export type ResolvedRateLimiterOptions = Required<
   Omit<RateLimiterOptions, 'subscriber' | 'logger' | 'metrics'>
@@ -148,7 +149,7 @@ function between(value: number, min: number, max: number): boolean {
 /** Fills in defaults and checks every option. @throws TypeError naming the option. */
 export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiterOptions {
   const { limits } = options;
-  const jitterMs = options.jitterMs ?? 25;
+  const jitterMs = options.jitterMs ?? 10;
   check(
     Array.isArray(limits) && limits.length >= 1,
     'limits',
@@ -195,7 +196,7 @@ export function resolveOptions(options: RateLimiterOptions): ResolvedRateLimiter
       options.maxMarginMs ??
       Math.max(jitterMs, Math.min(Math.max(8 * jitterMs, 200), shortest / 10)),
     marginHalfLife: options.marginHalfLife ?? 20_000,
-    maxLatenessMs: options.maxLatenessMs ?? Math.max(MIN_LATENESS_MS, jitterMs * LATENESS_SHARE),
+    maxLatenessMs: options.maxLatenessMs ?? DEFAULT_LATENESS_MS,
     maxBatch: options.maxBatch ?? 5,
     maxBurstBatch: options.maxBurstBatch ?? Math.max(50, options.maxBatch ?? 5),
     decreaseFactor: options.decreaseFactor ?? 0.97,
