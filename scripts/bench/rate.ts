@@ -4,20 +4,32 @@
  * while using nearly all of it? Measured from the arrival time of every POST in the mock's
  * request log, for 1, 2 and 4 `workers/worker.ts` processes, with the mock enforcing the
  * same limit and answering after 80 ms +- 10 ms. Beside it, bare BullMQ workers with
- * BullMQ's own `limiter: { max, duration }` on the same setup.
+ * BullMQ's own `limiter: { max, duration }` on the same setup, one job per POST.
+ *
+ * confbulk's jobs are enqueued as its fan-out makes them: chunks of the default
+ * `updatesPerJob` participants (src/jobs/chunk-job.ts), each update still its own request
+ * with its own permit. Until 2026-12-01 they were one participant per job, a shape confbulk
+ * never enqueues, which measured BullMQ's per-job cost in freshly started processes: those
+ * sent 681-1,297 of the first window's 1,380 in its duration.
+ *
+ * Two rates: achieved = (POSTs - 1) / (last - first), what a backlog drained at (a burst at
+ * the start counts in its favour: an idle window may send its whole count at once); slot
+ * reuse = duration / the mean time between the k-th POST and the (k + count)-th, how soon a
+ * window's place is taken again. An exact limiter never exceeds 1.0 on reuse; it reads
+ * 1 / (1 + margin / duration) at best.
  *
  * The benchmark process, which hosts the mock (and during a run does nothing else but poll
  * a job count every 100 ms), runs at nice -5 when permitted (root), `BENCH_MOCK_NICE` to
  * change it (0: off); the workers and Redis run at normal priority. See
  * support/priority.ts for why.
  */
-import type { RateLimitSpec } from '../../src/config.js';
+import { DEFAULTS, type RateLimitSpec } from '../../src/config.js';
 import { cpuSecondsOf, redisCpuSeconds } from './overhead.js';
 import { raiseOwnPriority } from './support/priority.js';
 import type { Scenario, ScenarioResult, Target } from './support/scenario.js';
 import { withStack, type Stack, type Worker } from './support/stack.js';
 import { ratio, type Row } from './support/table.js';
-import { maxInWindow, postTimes, ratePerSecond, until } from './support/window.js';
+import { maxInWindow, postTimes, ratePerSecond, slotReuse, until } from './support/window.js';
 
 type Implementation = 'confbulk' | 'BullMQ limiter';
 
@@ -33,6 +45,8 @@ interface Run {
   firstWindowPosts: number;
   /** Rate over the POSTs after the first window's duration: what a backlog settles at. */
   afterFirstOfLimit: number;
+  /** Duration / mean time from the k-th POST to the (k + count)-th (see the top). */
+  slotReuse: number;
   maxWindow: number;
   maxWindowOfLimit: number;
   rateLimited: number;
@@ -110,18 +124,26 @@ async function runOnce(
   stack.mock.setRateLimit(limit);
   stack.mock.setFaults(LATENCY);
   // Jobs first: enqueueing serialises thousands of jobs in this process, which also runs
-  // the mock, and would delay (and bunch up) the arrival times it stamps.
+  // the mock, and would delay (and bunch up) the arrival times it stamps. On a paused
+  // queue, resumed once every process is ready: a process started first would otherwise
+  // send while the others still load their code on the same cores.
   const jobs = Math.round((limit.count * seconds * 1000) / limit.durationMs);
   const queue = stack.queues().queue('default');
-  await stack.queues().addJobs(stack.jobs(`rate-${processes}`).slice(0, jobs));
+  await queue.pause();
+  const participants = stack.jobs(`rate-${processes}`).slice(0, jobs);
+  const queued =
+    implementation === 'confbulk'
+      ? await stack.queues().addInChunks(participants, { perJob: DEFAULTS.updatesPerJob })
+      : (await stack.queues().addJobs(participants), jobs);
   const workers = Array.from({ length: processes }, (_, i) =>
     spawn(stack, implementation, limit, i),
   );
   await Promise.all(workers.map((w) => w.ready()));
   const cpu0 = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0);
   const redis0 = await redisCpuSeconds(stack);
+  await queue.resume();
   await until(
-    async () => (await queue.getJobCountByTypes('completed')) >= jobs,
+    async () => (await queue.getJobCountByTypes('completed')) >= queued,
     seconds * 4000 + 60_000,
     `${jobs} jobs through ${processes} ${implementation} process(es)`,
     100,
@@ -146,6 +168,7 @@ async function runOnce(
     achievedOfLimit: perSecond / limitPerSecond,
     firstWindowPosts: times.length - later.length,
     afterFirstOfLimit: ratePerSecond(later) / limitPerSecond,
+    slotReuse: slotReuse(times, limit),
     maxWindow,
     maxWindowOfLimit: maxWindow / limit.count,
     rateLimited: stack.mock.counters().rateLimited,
@@ -238,6 +261,7 @@ async function measure(
     'achieved / limit': ratio(r.achievedOfLimit),
     'POSTs in the first window': r.firstWindowPosts,
     'after it / limit': ratio(r.afterFirstOfLimit),
+    'slot reuse': ratio(r.slotReuse),
     'busiest window': r.maxWindow,
     'busiest window / limit': ratio(r.maxWindowOfLimit),
     '429s': r.rateLimited,
@@ -260,6 +284,7 @@ async function measure(
       `${seconds} s of jobs at the limit per run; ${CONCURRENCY} jobs in flight per process; the mock enforces the same limit in sliding windows.`,
       "Achieved rate = (POSTs - 1) / (last POST - first POST); busiest window = most POST arrivals in any window of the limit's duration, computed exactly from the mock's log.",
       "POSTs in the first window = those within the limit's duration of the first one (freshly started processes, cold code); after it = the achieved rate over the POSTs that followed, what a backlog settles at. The target is on the whole run.",
+      `Slot reuse = the limit's duration / the mean time from the k-th POST to the (k + count)-th: how soon a window's place is taken again, whatever the shape of the bursts (an exact limiter reads at most 1.0; the rule's ceiling is 1 / (1 + margin / duration)). confbulk's jobs are chunks of ${DEFAULTS.updatesPerJob} participants, as its fan-out enqueues them (one request and one permit per participant); the BullMQ rows have a job per POST.`,
       'BullMQ limiter rows: bare BullMQ workers with `limiter: { max, duration }`, not retrying 429s (their POSTs are counted as sent).',
       `The mock's process ran at nice ${mockNice} (it stands in for servers that do not share the workers' CPUs); workers and Redis at nice 0.`,
       'confbulk rows: worker and Redis CPU (from /proc and INFO cpu, workers ready to stopped) per POST; cores busy = worker CPU s per s of the POST span; full replies = reservations answered that a window was full (callers waited for a permit), of all reservations; dropped = permits granted but not used within the lateness bound (the process was too slow to use them); moved = requests counted later than their grant (late answer minus the fastest round trip; in the first second after a start, the answer itself), and by how much on average.',

@@ -8,12 +8,12 @@
  *   set to the stricter window it can express (2000 per 1 s): it keeps that one and
  *   crosses the 10 s window.
  * - jitter: 30 ms of delivery jitter at the mock (each request is counted up to 30 ms
- *   after it arrived), more than confbulk's starting margin of 25 ms, at 1380/1s. The
- *   margin must learn: at most 3 x 429 in the first seconds, none after. Baseline: the
- *   same run with the margin held at 25 ms (`CONFBULK_RATE_MAX_MARGIN_MS=25`).
+ *   after it arrived), more than confbulk's starting margin (`DEFAULTS.rateJitterMs`,
+ *   10 ms), at 1380/1s. The margin must learn: at most 3 x 429 in the first seconds, none
+ *   after. Baseline: the same run with the margin held at its start
+ *   (`CONFBULK_RATE_MAX_MARGIN_MS` = the starting margin).
  */
-import type { RateLimitSpec } from '../../src/config.js';
-import { formatRateLimits } from '../../src/config.js';
+import { DEFAULTS, formatRateLimits, type RateLimitSpec } from '../../src/config.js';
 import type { Scenario, Target } from './support/scenario.js';
 import { withStack, type Stack } from './support/stack.js';
 import { ratio, seconds, type Row } from './support/table.js';
@@ -150,7 +150,7 @@ export const windows: Scenario = {
 
 export const jitter: Scenario = {
   name: 'jitter',
-  title: 'Delivery jitter of 30 ms at the mock (margin 25 ms): the margin learns',
+  title: `Delivery jitter of 30 ms at the mock (margin ${DEFAULTS.rateJitterMs} ms): the margin learns`,
   async run({ quick, log }) {
     const limit: RateLimitSpec = { count: 1380, durationMs: 1000 };
     const secondsOfJobs = quick ? 4 : 8;
@@ -170,8 +170,8 @@ export const jitter: Scenario = {
         );
       const learning = await run('confbulk (margin learns)', {});
       log(`jitter: learning ${learning.early429} early / ${learning.late429} late 429s`);
-      const fixed = await run('confbulk, margin held at 25 ms', {
-        CONFBULK_RATE_MAX_MARGIN_MS: '25',
+      const fixed = await run(`confbulk, margin held at ${DEFAULTS.rateJitterMs} ms`, {
+        CONFBULK_RATE_MAX_MARGIN_MS: String(DEFAULTS.rateJitterMs),
       });
       const rows: Row[] = [learning, fixed].map((r) => ({
         run: r.name,

@@ -27,6 +27,23 @@ export function ratePerSecond(sorted: readonly number[]): number {
   return span > 0 ? ((sorted.length - 1) / span) * 1000 : 0;
 }
 
+/**
+ * How soon a window's places are taken again: `durationMs` / the mean time from the k-th
+ * timestamp to the (k + count)-th, over every k that has one (0 when none has). A server
+ * counting in sliding windows accepts the (k + count)-th only `durationMs` after the k-th,
+ * so an exact client reads at most 1.0, whatever the shape of its bursts.
+ */
+export function slotReuse(
+  sorted: readonly number[],
+  { count, durationMs }: { count: number; durationMs: number },
+): number {
+  const pairs = sorted.length - count;
+  if (pairs <= 0) return 0;
+  let sum = 0;
+  for (let k = 0; k < pairs; k++) sum += (sorted[k + count] as number) - (sorted[k] as number);
+  return sum > 0 ? durationMs / (sum / pairs) : 0;
+}
+
 /** Arrival times of the POSTs in a request log, ascending. */
 export function postTimes(log: readonly RequestLogEntry[]): number[] {
   return log
