@@ -49,9 +49,11 @@
  *   no capacity check), so a move costs its own lateness and no margin on top; otherwise
  *   nothing moves, so an API that answers after a steady latency costs no throughput, only
  *   its latency's variation beyond the margin does.
- *   Where the write moment is unknown (a client that does not report it), or the fastest
- *   round trip is not trusted yet (its first second), the answer itself is the bound. A
- *   request that never left (refused, never written) gives its permit back.
+ *   Where the write moment is unknown (a client that does not report it), the answer itself
+ *   is the bound. Before the fastest round trip is trusted (its first second) a move waits
+ *   until just before the request's grant would leave its windows, and is decided with what
+ *   was sampled by then (arrivals.ts). A request that never left (refused, never written)
+ *   gives its permit back.
  * - A margin that learns: a 429 starting a new episode while every window's own count over
  *   its duration is within its count means the server counted differently from us
  *   (delivery jitter beyond the margin, another client of the account): the space's margin
@@ -146,6 +148,7 @@ class RedisRateLimiter implements RateLimiter {
       store: this.store,
       clock: this.clock,
       jitterMs: this.o.jitterMs,
+      shortestMs: Math.min(...this.o.limits.map((l) => l.durationMs)),
       call: (promise) => this.call(promise),
       onReturned: () => this.pump(),
       isClosed: () => this.closed,

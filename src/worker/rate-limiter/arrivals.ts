@@ -13,6 +13,13 @@
  *   to its bound less the base margin plus the slack: the windows count every entry for
  *   duration + margin, so the move costs only the request's own lateness, not a margin on
  *   top of it (a margin widened by 429s still adds its widening).
+ * - Answered before the fastest round trip is trusted (a cold start's first second): the
+ *   move waits, since where a request stands in its windows matters only once its grant's
+ *   entry would leave them. It is decided when the trip is trusted, or at the latest
+ *   DEFER_LEAD_MS before that entry would leave the shortest window, with the fastest trip
+ *   of what was sampled by then if that spans DEFERRED_WARM_UP_MS, else with the answer
+ *   itself as the bound. A first burst's requests are then counted from their arrival
+ *   bounds rather than their answers: the next window opens a round trip sooner.
  */
 import { performance } from 'node:perf_hooks';
 import { FastestTrip } from './fastest-trip.js';
@@ -35,6 +42,15 @@ export const ARRIVAL_SLACK_MS = 2;
 const TRIP_SPAN_MS = 10_000;
 /** ... and trusted this long (ms) after its first sample. */
 const TRIP_WARM_UP_MS = 1000;
+/**
+ * A deferred move is decided with the fastest trip sampled so far if the samples span this
+ * long (ms): by then the cold start's slow first trips are no longer the minimum.
+ */
+const DEFERRED_WARM_UP_MS = 500;
+/** A deferred move is sent this long (ms) before its entry would leave its windows, at least. */
+const MIN_DEFER_LEAD_MS = 20;
+/** ... or this share of the shortest window, if more (room for a stalled event loop). */
+const DEFER_LEAD_SHARE = 0.1;
 
 export interface ArrivalCounts {
   /** Permits given back to the windows (they never started). */
@@ -54,6 +70,8 @@ export interface ArrivalsDeps {
   clock: RedisClock;
   /** The base margin (ms). */
   jitterMs: number;
+  /** The shortest window's duration (ms). */
+  shortestMs: number;
   /** Runs a Redis call for its effect (errors logged, never thrown). */
   call: <T>(promise: Promise<T>) => Promise<T | undefined>;
   /** Permits came back to the windows: waiters may be served. */
@@ -75,8 +93,15 @@ export class Arrivals {
   private readonly restamps = new Map<string, [number, number, number]>();
   private readonly trips = new FastestTrip(TRIP_SPAN_MS, TRIP_WARM_UP_MS);
   private restampTimer: NodeJS.Timeout | undefined;
+  /** Answered requests whose move waits for a trusted trip: [grant time, answer, deadline]. */
+  private deferred: [number, number, number][] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
+  private deferDue = Infinity;
+  private readonly deferLeadMs: number;
 
-  constructor(private readonly d: ArrivalsDeps) {}
+  constructor(private readonly d: ArrivalsDeps) {
+    this.deferLeadMs = Math.max(MIN_DEFER_LEAD_MS, d.shortestMs * DEFER_LEAD_SHARE);
+  }
 
   /**
    * The handle of a permit granted at Redis time `at`; `onGivenBack` hears when it is given
@@ -111,8 +136,9 @@ export class Arrivals {
     return this.trips.get(performance.now());
   }
 
-  /** Sends what is collected now (at close). */
+  /** Sends what is collected now (at close), deciding every deferred move. */
   flush(): void {
+    this.decideDeferred(Infinity);
     this.flushReturns();
     this.flushRestamps();
   }
@@ -125,17 +151,63 @@ export class Arrivals {
    */
   private arrivedBy(at: number, writtenAt: number | undefined): void {
     const now = performance.now();
-    let by = now;
     if (writtenAt === undefined) {
       this.counts.answeredUnsent += 1;
-    } else {
-      this.trips.add(now - writtenAt, now);
-      by = now - this.trips.get(now);
+      this.arrivedNoLaterThan(at, now);
+      return;
     }
+    this.trips.add(now - writtenAt, now);
+    const fastest = this.trips.get(now);
+    if (fastest > 0) {
+      if (this.deferred.length > 0) this.decideDeferred(Infinity);
+      this.arrivedNoLaterThan(at, now - fastest);
+      return;
+    }
+    const leaves = this.d.clock.toLocal(at + this.d.shortestMs + this.d.jitterMs).notAfter;
+    const deadline = leaves - this.deferLeadMs;
+    this.deferred.push([at, now, deadline]);
+    if (deadline < this.deferDue) this.armDeferTimer(deadline, now);
+  }
+
+  private armDeferTimer(deadline: number, now: number): void {
+    clearTimeout(this.deferTimer);
+    this.deferDue = deadline;
+    this.deferTimer = setTimeout(() => this.onDeferTimer(), deadline - now);
+  }
+
+  /** A request of the grant stamped `at` reached the server by local time `by`. */
+  private arrivedNoLaterThan(at: number, by: number): void {
     const to = this.d.clock.toRedisNotAfter(by) + ARRIVAL_SLACK_MS - this.d.jitterMs;
     if (to <= at) return;
     this.counts.movedMs += to - at;
     this.restamp(at, to);
+  }
+
+  private onDeferTimer(): void {
+    this.deferTimer = undefined;
+    this.deferDue = Infinity;
+    const now = performance.now();
+    this.decideDeferred(now);
+    if (this.deferred.length > 0 && !this.d.isClosed()) {
+      this.armDeferTimer(Math.min(...this.deferred.map(([, , deadline]) => deadline)), now);
+    }
+  }
+
+  /**
+   * Decides the deferred moves due by local time `until` (all with Infinity): with the
+   * trusted fastest trip, or one sampled for DEFERRED_WARM_UP_MS, else their answers.
+   */
+  private decideDeferred(until: number): void {
+    const now = performance.now();
+    const fastest = this.trips.get(now, DEFERRED_WARM_UP_MS);
+    const due = this.deferred.filter(([, , deadline]) => deadline <= until);
+    this.deferred = this.deferred.filter(([, , deadline]) => deadline > until);
+    for (const [at, answeredAt] of due) this.arrivedNoLaterThan(at, answeredAt - fastest);
+    if (this.deferred.length === 0 && this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+      this.deferDue = Infinity;
+    }
   }
 
   /**

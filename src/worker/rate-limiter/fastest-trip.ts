@@ -33,10 +33,13 @@ export class FastestTrip {
     if (ms < this.current) this.current = Math.max(0, ms);
   }
 
-  /** The fastest round trip of the last one to two spans; 0 when none is known or trusted yet. */
-  get(now: number): number {
+  /**
+   * The fastest round trip of the last one to two spans; 0 when none is known or trusted yet
+   * (sampled for less than `warmUpMs`, by default the constructor's).
+   */
+  get(now: number, warmUpMs = this.warmUpMs): number {
     this.roll(now);
-    if (now - this.firstAt < this.warmUpMs) return 0;
+    if (now - this.firstAt < warmUpMs) return 0;
     const fastest = Math.min(this.current, this.previous);
     return Number.isFinite(fastest) ? fastest : 0;
   }
