@@ -120,29 +120,51 @@ end
  * grant's entry still is. Appended after PROLOGUE.
  */
 const RELEASE = `
--- Takes k permits granted at 'at' out of window w: from the entry of at's bucket stamped
--- at or after at (merging moves a stamp forward, and only within its bucket, so that entry
--- holds them), found walking back from the newest entry. An emptied entry is removed.
--- Returns the permits taken: 0 when that entry has already left the window.
-local function takeOut(w, at, k)
-  local b = math.floor(at / w.bucket)
-  local i = redis.call('LLEN', w.key) - 1
-  while i >= 0 do
-    local t, c = entry(redis.call('LINDEX', w.key, i))
-    if t < at - 0.0001 then return 0 end
-    if math.floor(t / w.bucket) == b then
-      local n = math.min(k, c)
-      if n == c then
-        redis.call('LSET', w.key, i, '__gone__')
-        redis.call('LREM', w.key, -1, '__gone__')
-      else
-        redis.call('LSET', w.key, i, ms(t) .. ' ' .. (c - n))
-      end
-      return n
+-- The index of window w's entry of 'time's bucket (at most one entry per bucket, in time
+-- order), or nil, and the index to insert a new entry of that bucket at (before it). Walks
+-- from the end nearer in time: a move decided late (rate-limiter/arrivals.ts) concerns an
+-- entry near the oldest end, an answer's near the newest.
+local function seek(w, time)
+  local b = math.floor(time / w.bucket)
+  local len = redis.call('LLEN', w.key)
+  if len == 0 then return nil, 0 end
+  local head = entry(redis.call('LINDEX', w.key, 0))
+  local tail = entry(redis.call('LINDEX', w.key, -1))
+  if time - head < tail - time then
+    for i = 0, len - 1 do
+      local t = entry(redis.call('LINDEX', w.key, i))
+      local tb = math.floor(t / w.bucket)
+      if tb == b then return i, i end
+      if tb > b then return nil, i end
     end
-    i = i - 1
+    return nil, len
   end
-  return 0
+  for i = len - 1, 0, -1 do
+    local t = entry(redis.call('LINDEX', w.key, i))
+    local tb = math.floor(t / w.bucket)
+    if tb == b then return i, i end
+    if tb < b then return nil, i + 1 end
+  end
+  return nil, 0
+end
+-- Takes k permits granted at 'at' out of window w: from the entry of at's bucket if it is
+-- stamped at or after at (merging moves a stamp forward, and only within its bucket, so
+-- that entry holds them). An emptied entry is removed. Returns the permits taken: 0 when
+-- that entry has already left the window.
+local function takeOut(w, at, k)
+  local i = seek(w, at)
+  if not i then return 0 end
+  local t, c = entry(redis.call('LINDEX', w.key, i))
+  if t < at - 0.0001 then return 0 end
+  local n = math.min(k, c)
+  if n == c then
+    redis.call('LSET', w.key, i, '__gone__')
+    local fromHead = i < redis.call('LLEN', w.key) / 2
+    redis.call('LREM', w.key, fromHead and 1 or -1, '__gone__')
+  else
+    redis.call('LSET', w.key, i, ms(t) .. ' ' .. (c - n))
+  end
+  return n
 end
 -- Records k permits of window w at time 'to' in its place, entries staying in time order:
 -- merged into the entry of to's bucket when there is one (its stamp moves forward to 'to'
@@ -150,26 +172,20 @@ end
 -- 'horizon' (it has already left the window).
 local function place(w, to, k, horizon)
   if to <= horizon then return 0 end
-  local b = math.floor(to / w.bucket)
-  local len = redis.call('LLEN', w.key)
-  local fresh = ms(to) .. ' ' .. k
-  for i = len - 1, 0, -1 do
-    local e = redis.call('LINDEX', w.key, i)
-    local t, c = entry(e)
-    if math.floor(t / w.bucket) == b then
-      redis.call('LSET', w.key, i, ms(math.max(t, to)) .. ' ' .. (c + k))
-      return k
-    end
-    if t < to then
-      if i == len - 1 then
-        redis.call('RPUSH', w.key, fresh)
-      else
-        redis.call('LINSERT', w.key, 'AFTER', e, fresh)
-      end
-      return k
-    end
+  local i, at = seek(w, to)
+  if i then
+    local t, c = entry(redis.call('LINDEX', w.key, i))
+    redis.call('LSET', w.key, i, ms(math.max(t, to)) .. ' ' .. (c + k))
+    return k
   end
-  redis.call('LPUSH', w.key, fresh)
+  local fresh = ms(to) .. ' ' .. k
+  if at >= redis.call('LLEN', w.key) then
+    redis.call('RPUSH', w.key, fresh)
+  elseif at == 0 then
+    redis.call('LPUSH', w.key, fresh)
+  else
+    redis.call('LINSERT', w.key, 'BEFORE', redis.call('LINDEX', w.key, at), fresh)
+  end
   return k
 end
 `;

@@ -93,6 +93,7 @@ export class Arrivals {
   private readonly restamps = new Map<string, [number, number, number]>();
   private readonly trips = new FastestTrip(TRIP_SPAN_MS, TRIP_WARM_UP_MS);
   private restampTimer: NodeJS.Timeout | undefined;
+  private restampDue = Infinity;
   /** Answered requests whose move waits for a trusted trip: [grant time, answer, deadline]. */
   private deferred: [number, number, number][] = [];
   private deferTimer: NodeJS.Timeout | undefined;
@@ -232,20 +233,28 @@ export class Arrivals {
   }
 
   /**
-   * Late requests of the next few ms go in one call: at most RESTAMP_BATCH_MS later than
-   * needed for the ones that could only be moved to the script's now.
+   * Late requests of the next RESTAMP_BATCH_MS go in one call (where a request stands
+   * matters only once its grant's entry would leave its windows), sooner when an entry
+   * would leave before that.
    */
   private restamp(at: number, to: number): void {
     const key = `${at} ${Math.ceil(to)}`;
     const move = this.restamps.get(key);
     if (move) move[2] += 1;
     else this.restamps.set(key, [at, Math.ceil(to), 1]);
-    this.restampTimer ??= setTimeout(() => this.flushRestamps(), RESTAMP_BATCH_MS);
+    const now = performance.now();
+    const leaves = this.d.clock.toLocal(at + this.d.shortestMs + this.d.jitterMs).notAfter;
+    const due = Math.min(now + RESTAMP_BATCH_MS, leaves - MIN_DEFER_LEAD_MS);
+    if (due >= this.restampDue) return;
+    clearTimeout(this.restampTimer);
+    this.restampDue = due;
+    this.restampTimer = setTimeout(() => this.flushRestamps(), due - now);
   }
 
   private flushRestamps(): void {
     clearTimeout(this.restampTimer);
     this.restampTimer = undefined;
+    this.restampDue = Infinity;
     if (this.restamps.size === 0) return;
     const moves = [...this.restamps.values()];
     this.restamps.clear();
