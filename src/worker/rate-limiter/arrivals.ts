@@ -51,6 +51,8 @@ const DEFERRED_WARM_UP_MS = 500;
 const MIN_DEFER_LEAD_MS = 20;
 /** ... or this share of the shortest window, if more (room for a stalled event loop). */
 const DEFER_LEAD_SHARE = 0.1;
+/** Deferred moves due this soon (ms) after the one a timer fired for are decided with it. */
+const DEFER_COALESCE_MS = 10;
 
 export interface ArrivalCounts {
   /** Permits given back to the windows (they never started). */
@@ -184,14 +186,16 @@ export class Arrivals {
     this.restamp(at, to);
   }
 
+  /** Decides the moves due, and those due within DEFER_COALESCE_MS (one timer for them). */
   private onDeferTimer(): void {
     this.deferTimer = undefined;
     this.deferDue = Infinity;
     const now = performance.now();
-    this.decideDeferred(now);
-    if (this.deferred.length > 0 && !this.d.isClosed()) {
-      this.armDeferTimer(Math.min(...this.deferred.map(([, , deadline]) => deadline)), now);
-    }
+    this.decideDeferred(now + DEFER_COALESCE_MS);
+    if (this.deferred.length === 0 || this.d.isClosed()) return;
+    let next = Infinity;
+    for (const [, , deadline] of this.deferred) next = Math.min(next, deadline);
+    this.armDeferTimer(next, now);
   }
 
   /**
