@@ -120,47 +120,38 @@ end
  * grant's entry still is. Appended after PROLOGUE.
  */
 const RELEASE = `
--- The index of window w's entry of 'time's bucket (at most one entry per bucket, in time
--- order), or nil, and the index to insert a new entry of that bucket at (before it). Walks
--- from the end nearer in time: a move decided late (rate-limiter/arrivals.ts) concerns an
--- entry near the oldest end, an answer's near the newest.
+-- Window w's entry of 'time's bucket (at most one entry per bucket, in time order): its
+-- index (nil when there is none), the index to insert a new entry of that bucket at (before
+-- it), the list's length, and the entry's stamp and count. Walks from the end nearer in
+-- time: a move decided late (rate-limiter/arrivals.ts) concerns an entry near the oldest
+-- end, an answer's near the newest.
 local function seek(w, time)
   local b = math.floor(time / w.bucket)
   local len = redis.call('LLEN', w.key)
-  if len == 0 then return nil, 0 end
+  if len == 0 then return nil, 0, 0 end
   local head = entry(redis.call('LINDEX', w.key, 0))
   local tail = entry(redis.call('LINDEX', w.key, -1))
-  if time - head < tail - time then
-    for i = 0, len - 1 do
-      local t = entry(redis.call('LINDEX', w.key, i))
-      local tb = math.floor(t / w.bucket)
-      if tb == b then return i, i end
-      if tb > b then return nil, i end
-    end
-    return nil, len
-  end
-  for i = len - 1, 0, -1 do
-    local t = entry(redis.call('LINDEX', w.key, i))
+  local first, last, step = len - 1, 0, -1
+  if time - head < tail - time then first, last, step = 0, len - 1, 1 end
+  for i = first, last, step do
+    local t, c = entry(redis.call('LINDEX', w.key, i))
     local tb = math.floor(t / w.bucket)
-    if tb == b then return i, i end
-    if tb < b then return nil, i + 1 end
+    if tb == b then return i, i, len, t, c end
+    if tb * step > b * step then return nil, step > 0 and i or i + 1, len end
   end
-  return nil, 0
+  return nil, step > 0 and len or 0, len
 end
 -- Takes k permits granted at 'at' out of window w: from the entry of at's bucket if it is
 -- stamped at or after at (merging moves a stamp forward, and only within its bucket, so
 -- that entry holds them). An emptied entry is removed. Returns the permits taken: 0 when
 -- that entry has already left the window.
 local function takeOut(w, at, k)
-  local i = seek(w, at)
-  if not i then return 0 end
-  local t, c = entry(redis.call('LINDEX', w.key, i))
-  if t < at - 0.0001 then return 0 end
+  local i, _, len, t, c = seek(w, at)
+  if not i or t < at - 0.0001 then return 0 end
   local n = math.min(k, c)
   if n == c then
     redis.call('LSET', w.key, i, '__gone__')
-    local fromHead = i < redis.call('LLEN', w.key) / 2
-    redis.call('LREM', w.key, fromHead and 1 or -1, '__gone__')
+    redis.call('LREM', w.key, i < len / 2 and 1 or -1, '__gone__')
   else
     redis.call('LSET', w.key, i, ms(t) .. ' ' .. (c - n))
   end
@@ -172,14 +163,13 @@ end
 -- 'horizon' (it has already left the window).
 local function place(w, to, k, horizon)
   if to <= horizon then return 0 end
-  local i, at = seek(w, to)
+  local i, at, len, t, c = seek(w, to)
   if i then
-    local t, c = entry(redis.call('LINDEX', w.key, i))
     redis.call('LSET', w.key, i, ms(math.max(t, to)) .. ' ' .. (c + k))
     return k
   end
   local fresh = ms(to) .. ' ' .. k
-  if at >= redis.call('LLEN', w.key) then
+  if at >= len then
     redis.call('RPUSH', w.key, fresh)
   elseif at == 0 then
     redis.call('LPUSH', w.key, fresh)

@@ -166,10 +166,14 @@ export class Arrivals {
       this.arrivedNoLaterThan(at, now - fastest);
       return;
     }
-    const leaves = this.d.clock.toLocal(at + this.d.shortestMs + this.d.jitterMs).notAfter;
-    const deadline = leaves - this.deferLeadMs;
+    const deadline = this.leavesAt(at) - this.deferLeadMs;
     this.deferred.push([at, now, deadline]);
     if (deadline < this.deferDue) this.armDeferTimer(deadline, now);
+  }
+
+  /** Earliest local time the grant stamped `at` may leave the shortest window. */
+  private leavesAt(at: number): number {
+    return this.d.clock.toLocal(at + this.d.shortestMs + this.d.jitterMs).notAfter;
   }
 
   private armDeferTimer(deadline: number, now: number): void {
@@ -205,9 +209,12 @@ export class Arrivals {
   private decideDeferred(until: number): void {
     const now = performance.now();
     const fastest = this.trips.get(now, DEFERRED_WARM_UP_MS);
-    const due = this.deferred.filter(([, , deadline]) => deadline <= until);
-    this.deferred = this.deferred.filter(([, , deadline]) => deadline > until);
-    for (const [at, answeredAt] of due) this.arrivedNoLaterThan(at, answeredAt - fastest);
+    const waiting: [number, number, number][] = [];
+    for (const move of this.deferred) {
+      if (move[2] > until) waiting.push(move);
+      else this.arrivedNoLaterThan(move[0], move[1] - fastest);
+    }
+    this.deferred = waiting;
     if (this.deferred.length === 0 && this.deferTimer) {
       clearTimeout(this.deferTimer);
       this.deferTimer = undefined;
@@ -247,8 +254,7 @@ export class Arrivals {
     if (move) move[2] += 1;
     else this.restamps.set(key, [at, Math.ceil(to), 1]);
     const now = performance.now();
-    const leaves = this.d.clock.toLocal(at + this.d.shortestMs + this.d.jitterMs).notAfter;
-    const due = Math.min(now + RESTAMP_BATCH_MS, leaves - MIN_DEFER_LEAD_MS);
+    const due = Math.min(now + RESTAMP_BATCH_MS, this.leavesAt(at) - MIN_DEFER_LEAD_MS);
     if (due >= this.restampDue) return;
     clearTimeout(this.restampTimer);
     this.restampDue = due;
